@@ -1,0 +1,1 @@
+"""Analyses of trained networks and of whole sweeps: fixed points, timescales, degeneracy."""

@@ -1,0 +1,73 @@
+"""The task interface: pure, key-driven, vmappable trial generators."""
+
+import abc
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from neurodyn._types import Trial
+
+
+class AbstractTask(eqx.Module):
+    """Base of every task.
+
+    A task is an Equinox module: fields that change array shapes (sizes, trial length) are
+    static; everything a sweep may vary (probabilities, noise levels) is an array leaf, so
+    one compiled program serves every member of a sweep.
+
+    **Batch-level conditions.** Some tasks draw a quantity once per batch (e.g. a sequence
+    length shared by every trial of the batch). They override `sample_condition(*, key)`
+    to return it, and `sample(*, key, condition)` receives it; `sample_batch` draws the
+    condition once and then samples every trial under it. Tasks without such a quantity
+    return None and ignore the argument.
+
+    Subclasses set `loss` ("mse" or "cross_entropy") and define `input_size`,
+    `output_size`, `n_time`, `sample`, `metric` and `ood`.
+    """
+
+    loss: ClassVar[str] = "mse"
+
+    @property
+    @abc.abstractmethod
+    def input_size(self) -> int: ...
+
+    @property
+    @abc.abstractmethod
+    def output_size(self) -> int: ...
+
+    @property
+    @abc.abstractmethod
+    def n_time(self) -> int: ...
+
+    def sample_condition(self, *, key: PRNGKeyArray):
+        """A quantity shared by all trials of a batch; None for most tasks."""
+        return None
+
+    @abc.abstractmethod
+    def sample(self, *, key: PRNGKeyArray, condition=None) -> Trial:
+        """One trial: inputs `[time, input]`, targets and mask `[time, output]`."""
+
+    @abc.abstractmethod
+    def metric(self, output: Float[Array, "time output"], trial: Trial) -> Float[Array, ""]:
+        """The task's performance measure on one trial (higher is better for accuracies)."""
+
+    @abc.abstractmethod
+    def ood(self) -> "AbstractTask":
+        """The out-of-distribution variant of this task (e.g. trials twice as long)."""
+
+    def sample_batch(self, batch_size: int, *, key: PRNGKeyArray) -> Trial:
+        """`batch_size` trials with a leading `trial` axis; one condition per batch."""
+        ckey, tkey = jr.split(key)
+        condition = self.sample_condition(key=ckey)
+        keys = jr.split(tkey, batch_size)
+        return jax.vmap(lambda k: self.sample(key=k, condition=condition))(keys)
+
+
+def masked_mean(values: Array, mask: Array) -> Array:
+    """Mean of `values` over the entries where `mask` is 1 (0 when the mask is empty)."""
+    total = jnp.sum(mask)
+    return jnp.where(total > 0, jnp.sum(values * mask) / jnp.maximum(total, 1), 0.0)
