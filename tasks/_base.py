@@ -25,11 +25,22 @@ class AbstractTask(eqx.Module):
     condition once and then samples every trial under it. Tasks without such a quantity
     return None and ignore the argument.
 
-    Subclasses set `loss` ("mse" or "cross_entropy") and define `input_size`,
+    Subclasses set `loss` ("mse", "cross_entropy" or "sinkhorn") and define `input_size`,
     `output_size`, `n_time`, `sample`, `metric` and `ood`.
+
+    **Class attributes** read by training, curricula and the task registry:
+
+    - `loss`: "mse"; "cross_entropy" (outputs are logits in consecutive groups of
+      `n_classes`, one group per head, targets one-hot); or "sinkhorn" (a loss between
+      sets of trials: the task provides `batch_loss(outputs, trials, *, key)`).
+    - `metric_name`, `higher_is_better`: what `metric` measures and in which direction.
+    - `parameter_ranges`: each constructor argument and its allowed values, in words.
     """
 
     loss: ClassVar[str] = "mse"
+    metric_name: ClassVar[str] = "accuracy"
+    higher_is_better: ClassVar[bool] = True
+    parameter_ranges: ClassVar[dict[str, str]] = {}
 
     @property
     @abc.abstractmethod
@@ -53,7 +64,7 @@ class AbstractTask(eqx.Module):
 
     @abc.abstractmethod
     def metric(self, output: Float[Array, "time output"], trial: Trial) -> Float[Array, ""]:
-        """The task's performance measure on one trial (higher is better for accuracies)."""
+        """The task's performance measure on one trial (see `higher_is_better`)."""
 
     @abc.abstractmethod
     def ood(self) -> "AbstractTask":

@@ -1,5 +1,7 @@
 """The N-bit flip-flop task (Sussillo & Barak 2013)."""
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -33,6 +35,15 @@ class FlipFlop(AbstractTask):
     The metric is per-bit sign accuracy on the masked steps. The out-of-distribution
     variant has trials twice as long.
     """
+
+    metric_name: ClassVar[str] = "sign_accuracy"
+    parameter_ranges: ClassVar[dict[str, str]] = {
+        "n_bits": "int >= 1",
+        "p": "float in (0, 1]",
+        "pulse_width": "int >= 1",
+        "n_time": "int >= 1",
+        "input_noise": "float >= 0",
+    }
 
     n_bits: int = eqx.field(static=True)
     n_steps: int = eqx.field(static=True)

@@ -5,3 +5,10 @@ from ._base import (
     AbstractDiscreteRNN as AbstractDiscreteRNN,
     AbstractRNN as AbstractRNN,
 )
+from ._ctrnn import CTRNN as CTRNN
+from ._gru import GRU as GRU
+from ._init import INITS as INITS
+from ._leaky import LeakyRateRNN as LeakyRateRNN
+from ._lowrank import LowRankRNN as LowRankRNN
+from ._lstm import LSTM as LSTM
+from ._vanilla import VanillaRNN as VanillaRNN

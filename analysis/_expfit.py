@@ -1,0 +1,258 @@
+"""Exponential fits of autocorrelations, chosen by AIC, vectorised over units.
+
+Two models of ρ(k) on lags k = 0 … fit_lag (Khajehabdollahi et al., ICLR 2024):
+
+    single:  A e^{−k/τ}                                (A ∈ (0, 2), 2 parameters)
+    double:  A e^{−k/τ₁} + (1 − A) e^{−k/τ₂}           (A ∈ (0, 1), 3 parameters)
+
+The double model's amplitudes sum to 1 because ρ(0) = 1 by construction. Every τ lies in
+`tau_bounds` (in steps); bounds are enforced by reparameterisation (log τ through a
+sigmoid), so Levenberg–Marquardt (optimistix) runs unconstrained and `vmap`s over units.
+Initial guesses come from weighted log-linear fits (the whole decay for the single model,
+its tail for the slow component of the double); the double model is also started from a
+second guess and the better of the two solutions is kept. The model with the lower AIC,
+n ln(RSS/n) + 2p, is chosen (RSS below n·(10 ε)² counts as exact, so the simpler model
+wins a tie); τ_net is the single τ, or the slower τ of the double model.
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optimistix as optx
+from jaxtyping import Array, Float, Int
+
+from neurodyn import _checks
+
+SINGLE, DOUBLE, NOT_FITTED = 0, 1, -1
+_A_MAX = 2.0
+
+
+class ExpFit(eqx.Module):
+    """Fitted exponentials, one entry per unit (leading shape of the input's unit axes).
+
+    **Fields:** `tau_single`, `amplitude_single`, `aic_single`; `tau_fast`, `tau_slow`,
+    `amplitude_fast` (weight of the fast term; the slow term has 1 − it), `aic_double`;
+    `choice` (0 single, 1 double, −1 not fitted: too few finite lags); `tau_net` (the
+    chosen model's slowest τ; NaN when not fitted). Times are in lag steps.
+    """
+
+    tau_single: Float[Array, "*unit"]
+    amplitude_single: Float[Array, "*unit"]
+    aic_single: Float[Array, "*unit"]
+    tau_fast: Float[Array, "*unit"]
+    tau_slow: Float[Array, "*unit"]
+    amplitude_fast: Float[Array, "*unit"]
+    aic_double: Float[Array, "*unit"]
+    choice: Int[Array, "*unit"]
+    tau_net: Float[Array, "*unit"]
+
+    def curve(self, lags: Float[Array, " lag"]) -> Float[Array, "lag *unit"]:
+        """The chosen model evaluated at `lags` (NaN for units not fitted)."""
+        k = jnp.reshape(jnp.asarray(lags, float), (-1,) + (1,) * jnp.ndim(self.tau_net))
+        single = self.amplitude_single * jnp.exp(-k / self.tau_single)
+        double = self.amplitude_fast * jnp.exp(-k / self.tau_fast) + (
+            1 - self.amplitude_fast
+        ) * jnp.exp(-k / self.tau_slow)
+        out = jnp.where(self.choice == DOUBLE, double, single)
+        return jnp.where(self.choice == NOT_FITTED, jnp.nan, out)
+
+
+def _to_tau(theta, lo, hi):
+    return jnp.exp(lo + (hi - lo) * jax.nn.sigmoid(theta))
+
+
+def _from_tau(tau, lo, hi):
+    s = jnp.clip((jnp.log(tau) - lo) / (hi - lo), 1e-3, 1 - 1e-3)
+    return jnp.log(s) - jnp.log1p(-s)
+
+
+def _logit(p):
+    p = jnp.clip(p, 1e-3, 1 - 1e-3)
+    return jnp.log(p) - jnp.log1p(-p)
+
+
+def _single(params, k, lo, hi):
+    return _A_MAX * jax.nn.sigmoid(params[0]) * jnp.exp(-k / _to_tau(params[1], lo, hi))
+
+
+def _double(params, k, lo, hi):
+    a = jax.nn.sigmoid(params[0])
+    t1, t2 = _to_tau(params[1], lo, hi), _to_tau(params[2], lo, hi)
+    return a * jnp.exp(-k / t1) + (1 - a) * jnp.exp(-k / t2)
+
+
+def _loglinear(k, rho, weight):
+    """Weighted least squares of log ρ on k: (slope, intercept, number of points)."""
+    y = jnp.log(jnp.where(weight > 0, rho, 1.0))
+    w = weight * jnp.where(weight > 0, rho, 0.0) ** 2  # var(log ρ) ∝ 1/ρ²
+    sw, sk, sy = jnp.sum(w), jnp.sum(w * k), jnp.sum(w * y)
+    skk, sky = jnp.sum(w * k * k), jnp.sum(w * k * y)
+    det = sw * skk - sk**2
+    ok = det > 1e-12 * jnp.maximum(sw * skk, 1e-30)
+    slope = jnp.where(ok, (sw * sky - sk * sy) / jnp.where(ok, det, 1.0), -1.0)
+    intercept = jnp.where(sw > 0, (sy - slope * sk) / jnp.where(sw > 0, sw, 1.0), 0.0)
+    return slope, intercept, jnp.sum(weight > 0)
+
+
+def _contiguous_above(rho, finite, threshold):
+    """Lags from 0 up to the first one where ρ drops to `threshold` or is missing."""
+    return jnp.cumprod(finite & (rho > threshold)).astype(rho.dtype)
+
+
+def _solve(model, y0, k, rho, mask, lo, hi, max_steps):
+    def residuals(params, args):
+        return mask * (model(params, k, lo, hi) - rho)
+
+    solver = optx.LevenbergMarquardt(rtol=1e-7, atol=1e-9)
+    sol = optx.least_squares(residuals, solver, y0, max_steps=max_steps, throw=False)
+    rss = jnp.sum(residuals(sol.value, None) ** 2)
+    return sol.value, rss
+
+
+def _fit_unit(rho, fit_lag, lo, hi, max_steps):
+    k = jnp.arange(fit_lag + 1, dtype=rho.dtype)
+    finite = jnp.isfinite(rho)
+    mask = finite.astype(rho.dtype)
+    rho = jnp.where(finite, rho, 0.0)
+    n = jnp.sum(mask)
+    tmin, tmax = jnp.exp(lo), jnp.exp(hi)
+    clip_tau = lambda t: jnp.clip(t, 1.01 * tmin, 0.99 * tmax)
+
+    # Single: log-linear fit over the initial decay, then LM.
+    slope, icpt, npts = _loglinear(k, rho, _contiguous_above(rho, finite, 0.05))
+    tau0 = jnp.where((slope < 0) & (npts >= 2), -1.0 / jnp.minimum(slope, -1e-12), 0.5)
+    tau0 = clip_tau(tau0)
+    amp0 = jnp.where(npts >= 2, jnp.exp(icpt), 1.0)
+    p_single, rss_single = _solve(
+        _single,
+        jnp.stack([_logit(amp0 / _A_MAX), _from_tau(tau0, lo, hi)]),
+        k, rho, mask, lo, hi, max_steps,
+    )
+
+    # Double, start 1: slow component from the tail, fast one from the residual at lag 1.
+    tail = _contiguous_above(rho, finite, 0.01) * (k >= fit_lag // 3)
+    s_slope, s_icpt, s_n = _loglinear(k, rho, tail)
+    has_tail = (s_slope < 0) & (s_n >= 2)
+    tau_s = clip_tau(jnp.where(has_tail, -1.0 / jnp.minimum(s_slope, -1e-12), 2 * tau0))
+    slow_amp = jnp.clip(jnp.where(has_tail, jnp.exp(s_icpt), 0.3), 0.02, 0.98)
+    fast_amp = 1 - slow_amp
+    r1 = rho[1] - slow_amp * jnp.exp(-1.0 / tau_s)
+    tau_f = -1.0 / jnp.log(jnp.clip(r1 / fast_amp, 1e-3, 0.999))
+    tau_f = clip_tau(jnp.minimum(tau_f, tau_s / 2))
+    start1 = jnp.stack([_logit(fast_amp), _from_tau(tau_f, lo, hi), _from_tau(tau_s, lo, hi)])
+    # Start 2: a symmetric split around the single-exponential τ.
+    start2 = jnp.stack(
+        [_logit(0.5), _from_tau(clip_tau(tau0 / 3), lo, hi), _from_tau(clip_tau(3 * tau0), lo, hi)]
+    )
+    starts = jnp.stack([start1, start2])
+    p_double, rss_double = jax.vmap(
+        lambda y0: _solve(_double, y0, k, rho, mask, lo, hi, max_steps)
+    )(starts)
+    best = jnp.argmin(jnp.where(jnp.isfinite(rss_double), rss_double, jnp.inf))
+    p_double, rss_double = p_double[best], rss_double[best]
+
+    floor = n * (10 * jnp.finfo(rho.dtype).eps) ** 2
+    safe_n = jnp.maximum(n, 1.0)
+    aic = lambda rss, p: safe_n * jnp.log(jnp.maximum(rss, floor) / safe_n) + 2 * p
+    aic_single, aic_double = aic(rss_single, 2), aic(rss_double, 3)
+
+    t1, t2 = _to_tau(p_double[1], lo, hi), _to_tau(p_double[2], lo, hi)
+    a = jax.nn.sigmoid(p_double[0])
+    tau_fast, tau_slow = jnp.minimum(t1, t2), jnp.maximum(t1, t2)
+    amp_fast = jnp.where(t1 <= t2, a, 1 - a)
+    tau_single = _to_tau(p_single[1], lo, hi)
+
+    fitted = (n > 3) & jnp.isfinite(aic_single) & jnp.isfinite(aic_double)
+    choice = jnp.where(aic_double < aic_single, DOUBLE, SINGLE)
+    choice = jnp.where(fitted, choice, NOT_FITTED).astype(jnp.int32)
+    tau_net = jnp.where(choice == DOUBLE, tau_slow, tau_single)
+    nan = lambda x: jnp.where(fitted, x, jnp.nan)
+    return ExpFit(
+        tau_single=nan(tau_single),
+        amplitude_single=nan(_A_MAX * jax.nn.sigmoid(p_single[0])),
+        aic_single=nan(aic_single),
+        tau_fast=nan(tau_fast),
+        tau_slow=nan(tau_slow),
+        amplitude_fast=nan(amp_fast),
+        aic_double=nan(aic_double),
+        choice=choice,
+        tau_net=nan(tau_net),
+    )
+
+
+def fit_autocorrelation(
+    rho: Float[Array, "lag *unit"],
+    *,
+    fit_lag: int = 30,
+    tau_bounds: tuple[float, float] = (1e-2, 1e3),
+    max_steps: int = 200,
+) -> ExpFit:
+    """Fit single and double exponentials to autocorrelations and choose by AIC.
+
+    **Arguments:**
+
+    - `rho`: autocorrelations with lags on the first axis (`[lag]`, `[lag, hidden]`, …);
+      lags 0 … `fit_lag` are used. NaN lags are left out of a unit's fit.
+    - `fit_lag`: the last lag fitted (default 30).
+    - `tau_bounds`: `(min, max)` for every τ, in steps.
+    - `max_steps`: Levenberg–Marquardt iterations at most.
+
+    **Returns:** an `ExpFit` whose fields have the unit shape `rho.shape[1:]`.
+    """
+    rho = jnp.asarray(rho)
+    owner = "fit_autocorrelation"
+    fit_lag = _checks.positive_int(owner, "fit_lag", fit_lag, minimum=4)
+    if rho.ndim < 1 or rho.shape[0] <= fit_lag:
+        raise ValueError(
+            f"{owner}: rho must have lags 0 … fit_lag={fit_lag} on its first axis, got shape "
+            f"{rho.shape}. Estimate the autocorrelation with max_lag >= fit_lag, or lower fit_lag."
+        )
+    lo_tau, hi_tau = tau_bounds
+    if not (0 < lo_tau < hi_tau):
+        raise ValueError(f"{owner}: tau_bounds must satisfy 0 < min < max, got {tau_bounds}.")
+    unit_shape = rho.shape[1:]
+    flat = rho[: fit_lag + 1].reshape(fit_lag + 1, -1).T
+    lo, hi = jnp.log(lo_tau), jnp.log(hi_tau)
+    fits = _fit_jit(flat, fit_lag, lo, hi, max_steps)
+    return jax.tree_util.tree_map(lambda x: x.reshape(unit_shape), fits)
+
+
+@eqx.filter_jit
+def _fit_jit(flat, fit_lag, lo, hi, max_steps):
+    return jax.vmap(lambda r: _fit_unit(r, fit_lag, lo, hi, max_steps))(flat)
+
+
+def valid_timescales(tau_net: Float[Array, "*unit"], *, threshold: float = 1.0):
+    """The units kept in summaries: finite τ_net above `threshold` (default 1 step)."""
+    return jnp.isfinite(tau_net) & (tau_net > threshold)
+
+
+class TimescaleSummary(eqx.Module):
+    """Summary of τ_net over units with the exclusion rule applied (τ_net ≤ threshold out)."""
+
+    mean: Float[Array, ""]
+    median: Float[Array, ""]
+    std: Float[Array, ""]
+    n_valid: Int[Array, ""]
+    n_excluded: Int[Array, ""]
+
+
+def summarise_timescales(
+    tau_net: Float[Array, " hidden"], *, threshold: float = 1.0
+) -> TimescaleSummary:
+    """Mean, median and spread of τ_net over the units with τ_net > `threshold`.
+
+    Units with τ_net ≤ `threshold` (default 1 step: no memory beyond one step) or NaN
+    (not fitted, e.g. silenced) are excluded, as in Khajehabdollahi et al. (ICLR 2024).
+    All statistics are NaN when no unit remains. `vmap` over members.
+    """
+    valid = valid_timescales(tau_net, threshold=threshold)
+    kept = jnp.where(valid, tau_net, jnp.nan)
+    n_valid = jnp.sum(valid)
+    return TimescaleSummary(
+        mean=jnp.nanmean(kept),
+        median=jnp.nanmedian(kept),
+        std=jnp.nanstd(kept),
+        n_valid=n_valid.astype(jnp.int32),
+        n_excluded=(tau_net.size - n_valid).astype(jnp.int32),
+    )

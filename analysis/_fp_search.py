@@ -1,0 +1,316 @@
+"""Fixed-point search (Sussillo & Barak 2013): minimise q, Newton-refine, deduplicate."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import optax
+import optimistix as optx
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from neurodyn.models import AbstractContinuousRNN, AbstractRNN
+
+from ._fixed_points import CONVERGED, FAILED, OUTLIER, SLOW, FixedPoints
+from ._fp_linearise import linearise
+
+# The reference finder's (FixedPointFinder, Golub & Sussillo 2018) absolute uniqueness
+# tolerance; "auto" scales it by the spread of the initial states.
+REFERENCE_UNIQUE_TOL = 1e-3
+
+
+def sample_initial_states(
+    states: Float[Array, "... state"],
+    n: int = 1024,
+    *,
+    noise_scale: float = 0.5,
+    key: PRNGKeyArray,
+) -> Float[Array, "candidate state"]:
+    """Draw `n` starting states for `find_fixed_points` from stored trajectories.
+
+    States are picked uniformly with replacement from every leading position of
+    `states` (e.g. `[trial, time, state]`), then isotropic Gaussian noise of standard
+    deviation `noise_scale` is added to every entry.
+
+    The defaults are the reference finder's (FixedPointFinder, Golub & Sussillo 2018):
+    1024 states, noise 0.5. The noise helps the search leave the trajectories and find
+    the saddles between them; at 0.5 per unit the candidates of a saturating network
+    spread well beyond its trajectories, which is why distance outliers are dropped.
+    Use `noise_scale=0` to start on the trajectories themselves.
+
+    **Returns:** `[n, state]`.
+    """
+    states = jnp.asarray(states)
+    if states.ndim < 1:
+        raise ValueError(
+            "sample_initial_states: states must have a trailing `state` axis, got a scalar."
+        )
+    flat = states.reshape(-1, states.shape[-1])
+    kpick, knoise = jr.split(key)
+    picked = flat[jr.randint(kpick, (n,), 0, flat.shape[0])]
+    return picked + noise_scale * jr.normal(knoise, picked.shape, dtype=picked.dtype)
+
+
+def find_fixed_points(
+    model: AbstractRNN,
+    u: Float[Array, "*inputs input"],
+    initial_states: Float[Array, "*inputs candidate state"],
+    *,
+    n_iters: int = 5000,
+    learning_rate: float = 1e-2,
+    optimizer: optax.GradientTransformation | None = None,
+    tol_q: float = 1e-12,
+    newton: bool = True,
+    newton_tol_q: float = 1e-3,
+    max_newton_steps: int = 20,
+    unique_tol: float | str = REFERENCE_UNIQUE_TOL,
+    outlier_distance: float | None = 10.0,
+    max_points: int | None = None,
+    early_exit: bool = True,
+) -> FixedPoints:
+    r"""Find the fixed points and slow points of a model's noise-free dynamics.
+
+    Minimises q(h) = ½‖F(h)‖² (F = `model.residual`: the vector field of a continuous
+    model, step(h, u) − h of a discrete one) from every initial state at once: an optax
+    optimiser (Adam by default) vmapped over candidates, keeping each candidate's best
+    iterate, stopping after `n_iters` or once every q ≤ `tol_q` (`early_exit`). Candidates
+    with q ≤ `newton_tol_q` are then refined by Newton's method (`optimistix.Newton`)
+    and the better of the two results is kept; Adam alone stalls far above the floor.
+    The whole search runs with matmul precision "highest" (GPUs default to TF32).
+
+    Each candidate is then `CONVERGED` (q ≤ `tol_q`), `SLOW` (q ≤ `newton_tol_q`: a
+    slow point), `FAILED`, or an `OUTLIER` (farther than `outlier_distance` × the mean
+    distance of the initial states from their centroid, the reference finder's rule).
+    Converged and slow candidates are merged greedily, best q first (fixed points before
+    slow points), into unique points no closer than `unique_tol` (Euclidean): the
+    reference finder's absolute 1e-3 by default, or `"auto"`: 1e-3 × the mean distance
+    of the initial states from their centroid, for states far from unit scale. Each
+    unique point is linearised (`jacobian`, eigenvalues, stability).
+
+    q floors (measured, tanh networks): see `tests/analysis/test_fixed_points.py`; in
+    float32 q bottoms out near N·1e-15 for N units, so `tol_q=1e-12` holds for networks
+    up to a few hundred units; with x64 (`with jax.enable_x64(True):` around model
+    construction and the call, or `jax.config.update("jax_enable_x64", True)` at start)
+    Newton reaches ~1e-30.
+
+    **Arguments:**
+
+    - `u`: the constant input, `[input]`; or `[n_inputs, input]` for several, which
+      adds a leading axis to the result (vmapped).
+    - `initial_states`: `[candidate, state]` (see `sample_initial_states`), or
+      `[n_inputs, candidate, state]`, one set per input.
+    - `max_points`: size of the `fp` axis (default: the number of candidates).
+
+    **Returns:** a `FixedPoints` (`print` it for a summary). Jittable and vmappable over
+    models: `eqx.filter_vmap(lambda m, x: find_fixed_points(m, u, x))(models, states)`.
+
+    **Reference:** Sussillo & Barak, "Opening the black box", Neural Computation 2013;
+    Golub & Sussillo, "FixedPointFinder", JOSS 2018.
+    """
+    owner = "find_fixed_points"
+    if not isinstance(model, AbstractRNN):
+        raise TypeError(f"{owner}: model must be a neurodyn model, got {type(model).__name__}.")
+    u = jnp.asarray(u)
+    x0 = jnp.asarray(initial_states)
+    if u.ndim not in (1, 2) or u.shape[-1] != model.input_size:
+        raise ValueError(
+            f"{owner}: u must have shape [input] or [n_inputs, input] with input = "
+            f"{model.input_size}, got shape {u.shape}. For zero input pass "
+            f"jnp.zeros({model.input_size})."
+        )
+    if x0.ndim not in (2, 3) or x0.shape[-1] != model.state_size or (x0.ndim == 3 and u.ndim == 1):
+        raise ValueError(
+            f"{owner}: initial_states must have shape [candidate, state] (or [n_inputs, "
+            f"candidate, state] with a 2-D u) with state = {model.state_size}, got shape "
+            f"{x0.shape}. sample_initial_states(trajectory.state, n, key=key) makes them."
+        )
+    if x0.ndim == 3 and x0.shape[0] != u.shape[0]:
+        raise ValueError(
+            f"{owner}: initial_states has {x0.shape[0]} sets but u has {u.shape[0]} inputs."
+        )
+    if not (isinstance(unique_tol, str) and unique_tol == "auto") and not (
+        isinstance(unique_tol, (int, float)) and unique_tol >= 0
+    ):
+        raise ValueError(
+            f"{owner}: unique_tol must be a number >= 0 or 'auto', got {unique_tol!r}."
+        )
+    for name, value in (("n_iters", n_iters), ("max_newton_steps", max_newton_steps)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{owner}: {name} must be an integer >= 0, got {value!r}.")
+    n_candidates = x0.shape[-2]
+    if max_points is None:
+        max_points = n_candidates
+    elif isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
+        raise ValueError(f"{owner}: max_points must be an integer >= 1, got {max_points!r}.")
+
+    settings = dict(
+        n_iters=n_iters,
+        learning_rate=learning_rate if isinstance(learning_rate, (int, float)) else None,
+        optimizer="adam" if optimizer is None else repr(optimizer),
+        tol_q=float(tol_q),
+        newton=bool(newton),
+        newton_tol_q=float(newton_tol_q),
+        max_newton_steps=max_newton_steps,
+        unique_tol=unique_tol,
+        outlier_distance=outlier_distance,
+        max_points=max_points,
+        early_exit=bool(early_exit),
+    )
+    kwargs = dict(settings, optimizer=optimizer, learning_rate=learning_rate)
+    search = lambda u_, x0_: _search(model, u_, x0_, settings=tuple(settings.items()), **kwargs)
+    if u.ndim == 2:
+        search = jax.vmap(search, in_axes=(0, 0 if x0.ndim == 3 else None))
+    return search(u, x0)
+
+
+@eqx.filter_jit
+def _search(
+    model,
+    u,
+    x0,
+    *,
+    n_iters,
+    learning_rate,
+    optimizer,
+    tol_q,
+    newton,
+    newton_tol_q,
+    max_newton_steps,
+    unique_tol,
+    outlier_distance,
+    max_points,
+    early_exit,
+    settings,
+):
+    with jax.default_matmul_precision("highest"):
+        x0 = x0.astype(jnp.result_type(x0.dtype, jnp.float32))
+
+        def q_fn(h):
+            f = model.residual(h, u)
+            return 0.5 * jnp.sum(f**2)
+
+        h, q = _minimise(q_fn, x0, n_iters, learning_rate, optimizer, tol_q, early_exit)
+        if newton and max_newton_steps > 0:
+            h, q = _newton(model, u, q_fn, h, q, newton_tol_q, max_newton_steps)
+
+        centroid = x0.mean(0)
+        spread = jnp.linalg.norm(x0 - centroid, axis=-1).mean()
+        finite = jnp.isfinite(q) & jnp.all(jnp.isfinite(h), axis=-1)
+        status = jnp.where(q <= tol_q, CONVERGED, jnp.where(q <= newton_tol_q, SLOW, FAILED))
+        status = jnp.where(finite, status, FAILED)
+        if outlier_distance is not None:
+            far = jnp.linalg.norm(h - centroid, axis=-1) > outlier_distance * spread
+            # A spread of zero (all starts equal) gives no scale: drop nothing.
+            far = far & (spread > 0)
+            status = jnp.where((status != FAILED) & far, OUTLIER, status)
+        status = status.astype(jnp.int32)
+        if unique_tol == "auto":
+            tol = jnp.where(spread > 0, REFERENCE_UNIQUE_TOL * spread, REFERENCE_UNIQUE_TOL)
+        else:
+            tol = unique_tol
+        points, valid, rep, cand_fp = _deduplicate(h, q, status, tol, max_points)
+
+        safe_rep = jnp.maximum(rep, 0)
+        q_fp = jnp.where(valid, q[safe_rep], jnp.nan)
+        slow = valid & (status[safe_rep] == SLOW)
+        eigs, n_unstable, stability, vecs = linearise(
+            model, jnp.where(valid[:, None], points, 0.0), valid, u
+        )
+        return FixedPoints(
+            points=jnp.where(valid[:, None], points, jnp.nan),
+            valid=valid,
+            q=q_fp,
+            slow=slow,
+            eigenvalues=eigs,
+            n_unstable=n_unstable,
+            stability=stability,
+            unstable_vector=vecs,
+            attractors=jnp.full((max_points, 2), -1, jnp.int32),
+            u=u,
+            candidate_status=status,
+            candidate_q=q,
+            candidate_fp=cand_fp,
+            continuous=isinstance(model, AbstractContinuousRNN),
+            settings=settings,
+        )
+
+
+def _minimise(q_fn, x0, n_iters, learning_rate, optimizer, tol_q, early_exit):
+    """Gradient descent on q from every candidate at once; each keeps its best iterate."""
+    opt = optax.adam(learning_rate) if optimizer is None else optimizer
+    value_and_grad = jax.vmap(jax.value_and_grad(q_fn))
+
+    def cond(carry):
+        i, _, _, _, best_q = carry
+        go = i < n_iters
+        return (go & jnp.any(~(best_q <= tol_q))) if early_exit else go
+
+    def body(carry):
+        i, h, opt_state, best_h, best_q = carry
+        q, g = value_and_grad(h)
+        better = q < best_q
+        best_h = jnp.where(better[:, None], h, best_h)
+        best_q = jnp.where(better, q, best_q)
+        updates, opt_state = jax.vmap(opt.update)(g, opt_state, h)
+        return i + 1, optax.apply_updates(h, updates), opt_state, best_h, best_q
+
+    q0 = jax.vmap(q_fn)(x0)
+    init = (jnp.asarray(0), x0, jax.vmap(opt.init)(x0), x0, jnp.where(jnp.isnan(q0), jnp.inf, q0))
+    _, h, _, best_h, best_q = jax.lax.while_loop(cond, body, init)
+    # The last update has not been scored yet.
+    q = jax.vmap(q_fn)(h)
+    better = q < best_q
+    return jnp.where(better[:, None], h, best_h), jnp.where(better, q, best_q)
+
+
+def _newton(model, u, q_fn, h, q, newton_tol_q, max_steps):
+    """Newton-refine every candidate; keep the result where it improves a small q."""
+    eps = jnp.finfo(h.dtype).eps
+    solver = optx.Newton(rtol=float(10 * eps), atol=float(10 * eps))
+
+    def refine(h0):
+        sol = optx.root_find(
+            lambda y, _: model.residual(y, u), solver, h0, max_steps=max_steps, throw=False
+        )
+        return sol.value
+
+    h_new = jax.vmap(refine)(h)
+    q_new = jax.vmap(q_fn)(h_new)
+    take = (q <= newton_tol_q) & (q_new < q) & jnp.all(jnp.isfinite(h_new), axis=-1)
+    return jnp.where(take[:, None], h_new, h), jnp.where(take, q_new, q)
+
+
+def _deduplicate(h, q, status, tol, max_points):
+    """Greedy merge, best first: a candidate starts a new point unless one lies within tol.
+
+    Returns the points `[fp, state]`, the valid mask, each slot's representative
+    candidate (-1 if empty) and each candidate's slot (-1 if none).
+    """
+    n, n_state = h.shape
+    keep = (status == CONVERGED) | (status == SLOW)
+    # Fixed points before slow points, each by increasing q; the rest last.
+    rank = jnp.where(keep, status, 2)
+    order = jnp.lexsort((jnp.where(keep, q, jnp.inf), rank))
+
+    def body(carry, idx):
+        points, rep, count = carry
+        x = h[idx]
+        dist = jnp.linalg.norm(points - x, axis=-1)
+        dist = jnp.where(jnp.arange(max_points) < count, dist, jnp.inf)
+        nearest = jnp.argmin(dist)
+        duplicate = dist[nearest] <= tol
+        new = keep[idx] & ~duplicate & (count < max_points)
+        slot = jnp.minimum(count, max_points - 1)
+        points = points.at[slot].set(jnp.where(new, x, points[slot]))
+        rep = rep.at[slot].set(jnp.where(new, idx, rep[slot]))
+        assigned = jnp.where(keep[idx] & duplicate, nearest, jnp.where(new, count, -1))
+        return (points, rep, count + new), assigned
+
+    init = (
+        jnp.zeros((max_points, n_state), h.dtype),
+        jnp.full(max_points, -1, jnp.int32),
+        jnp.asarray(0, jnp.int32),
+    )
+    (points, rep, count), assigned = jax.lax.scan(body, init, order)
+    cand_fp = jnp.full(n, -1, jnp.int32).at[order].set(assigned.astype(jnp.int32))
+    valid = jnp.arange(max_points) < count
+    return points, valid, rep, cand_fp

@@ -1,0 +1,4 @@
+"""Sweep specs and the registries of models, tasks and optimisers by name."""
+
+from ._catalog import MODELS as MODELS, OPTIMIZERS as OPTIMIZERS, TASKS as TASKS
+from ._registry import Entry as Entry, Param as Param, Registry as Registry, describe as describe

@@ -1,0 +1,111 @@
+"""What neurodyn offers by name: the model, task and optimiser registries."""
+
+from .. import models as _models, tasks as _tasks
+from .._optimizers import OPTIMIZERS as _OPTIMIZERS
+from ._registry import Entry, Param, Registry, describe
+
+_ACTIVATIONS = ("tanh", "relu", "leaky_relu", "softplus", "linear")
+_POS_INT = {"kind": "int", "low": 1}
+_POS = {"kind": "float", "low": 0.0, "low_open": True}
+_NONNEG = {"kind": "float", "low": 0.0}
+_PROB = {"kind": "float", "low": 0.0, "high": 1.0}
+
+#: Allowed ranges and choices, per class, for parameters whose default alone does not say.
+MODEL_RANGES = {
+    "CTRNN": {
+        "hidden_size": _POS_INT,
+        "tau": _POS,
+        "dt": _POS,
+        "activation": {"choices": _ACTIVATIONS},
+        "formulation": {"choices": ("voltage", "rate")},
+        "solver": {"choices": ("euler", "heun")},
+        "noise_std": _NONNEG,
+        "excitatory_fraction": {"kind": "float", "low": 0.0, "high": 1.0, "low_open": True, "high_open": True},
+        "connectivity": {"kind": "float", "low": 0.0, "high": 1.0, "low_open": True, "nullable": True},
+        "init": {"choices": ("gain", "uniform", "mup")},
+        "gain": _NONNEG,
+        "gamma": _POS,
+    },
+    "LeakyRateRNN": {
+        "hidden_size": _POS_INT,
+        "leak": {"choices": ("post", "pre")},
+        "tau": {"kind": "float", "low": 1.0, "nullable": True},
+        "activation": {"choices": _ACTIVATIONS},
+        "noise_std": _NONNEG,
+        "init": {"choices": ("gain", "uniform", "mup")},
+        "gain": _NONNEG,
+    },
+    "VanillaRNN": {
+        "hidden_size": _POS_INT,
+        "activation": {"choices": _ACTIVATIONS},
+        "noise_std": _NONNEG,
+        "init": {"choices": ("gain", "uniform", "mup")},
+        "gain": _NONNEG,
+        "gamma": _POS,
+    },
+    "GRU": {"hidden_size": _POS_INT, "noise_std": _NONNEG, "init": {"choices": ("gain", "uniform")}},
+    "LSTM": {"hidden_size": _POS_INT, "noise_std": _NONNEG, "init": {"choices": ("gain", "uniform")}},
+    "LowRankRNN": {
+        "hidden_size": _POS_INT,
+        "rank": _POS_INT,
+        "tau": _POS,
+        "dt": _POS,
+        "activation": {"choices": _ACTIVATIONS},
+        "solver": {"choices": ("euler", "heun")},
+        "noise_std": _NONNEG,
+    },
+}
+
+TASK_RANGES = {
+    "FlipFlop": {
+        "n_bits": _POS_INT,
+        "p": {"kind": "float", "low": 0.0, "high": 1.0, "low_open": True},
+        "pulse_width": _POS_INT,
+        "n_time": _POS_INT,
+        "input_noise": _NONNEG,
+    },
+}
+
+_MODEL_NAMES = {
+    "ctrnn": "CTRNN",
+    "leaky_rate": "LeakyRateRNN",
+    "vanilla": "VanillaRNN",
+    "gru": "GRU",
+    "lstm": "LSTM",
+    "low_rank": "LowRankRNN",
+}
+
+
+def _ranges_for(table: dict, cls) -> dict:
+    """The range table entries that name real constructor parameters of `cls`."""
+    import inspect
+
+    ranges = table.get(cls.__name__, {})
+    params = inspect.signature(cls.__init__ if "__init__" in cls.__dict__ else cls).parameters
+    return {k: v for k, v in ranges.items() if k in params}
+
+
+MODELS = Registry("model")
+for _name, _clsname in _MODEL_NAMES.items():
+    _cls = getattr(_models, _clsname, None)
+    if _cls is not None:
+        MODELS.register(
+            _name,
+            describe(_cls, _ranges_for(MODEL_RANGES, _cls), implicit=("input_size", "output_size"), name=_name),
+        )
+
+TASKS = Registry("task")
+for _name, _cls in getattr(_tasks, "TASKS", {"flipflop": _tasks.FlipFlop}).items():
+    TASKS.register(_name, describe(_cls, _ranges_for(TASK_RANGES, _cls), name=_name))
+
+OPTIMIZERS = Registry("optimizer")
+for _name, (_factory, _numeric, _flags) in _OPTIMIZERS.items():
+    _params = {"learning_rate": Param("learning_rate", 1e-3, **_POS, doc="step size")}
+    for _opt, (_lo, _hi) in _numeric.items():
+        _params[_opt] = Param(_opt, None, kind="float", low=_lo, high=_hi, nullable=True)
+    for _flag in _flags:
+        _params[_flag] = Param(_flag, False, kind="bool")
+    OPTIMIZERS.register(
+        _name,
+        Entry(name=_name, cls=_factory, params=_params, summary=(_factory.__doc__ or "").strip().split("\n")[0]),
+    )

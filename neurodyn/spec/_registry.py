@@ -1,0 +1,236 @@
+"""Registries: models, tasks and optimisers by name, with validated parameters.
+
+A registry entry knows a class, its parameters (names and defaults read from the
+constructor's signature, descriptions from its docstring's **Arguments:** list) and the
+allowed range or choices of each parameter. `validate` fills defaults, coerces numbers
+to the parameter's type and rejects anything out of range with a message that names the
+field, the value, the allowed range and the closest valid name. Custom classes are
+accepted wherever a name is, as an import path `package.module:Class`.
+"""
+
+import dataclasses
+import importlib
+import inspect
+import math
+import re
+from typing import Any
+
+from .. import _checks
+
+_NO_DEFAULT = inspect.Parameter.empty
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """One constructor parameter: its default, type, allowed range and description."""
+
+    name: str
+    default: Any = _NO_DEFAULT
+    kind: str = "any"  # "int", "float", "bool", "str", "any"
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple | None = None
+    nullable: bool = False
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is _NO_DEFAULT
+
+    def allowed(self) -> str:
+        if self.choices is not None:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind in ("int", "float") and (self.low is not None or self.high is not None):
+            lo = "-inf" if self.low is None else f"{self.low:g}"
+            hi = "inf" if self.high is None else f"{self.high:g}"
+            lb = "(" if (self.low_open or self.low is None) else "["
+            rb = ")" if (self.high_open or self.high is None) else "]"
+            text = f"{self.kind} in {lb}{lo}, {hi}{rb}"
+        else:
+            text = self.kind
+        return text + (" or none" if self.nullable else "")
+
+    def check(self, owner: str, value):
+        """Coerce `value` to this parameter's type and check its range; return it."""
+        field = f"{owner}.{self.name}"
+        if value is None:
+            if self.nullable or self.default is None:
+                return None
+            raise ValueError(f"{field}: a value is required ({self.allowed()}), got none.")
+        if self.choices is not None:
+            if value not in self.choices:
+                raise ValueError(
+                    f"{field}={value!r} is not allowed; expected {self.allowed()}."
+                    f"{_checks.closest(str(value), [str(c) for c in self.choices])}"
+                )
+            return value
+        if self.kind == "bool":
+            if not isinstance(value, bool):
+                raise TypeError(f"{field}={value!r} must be true or false.")
+            return value
+        if self.kind == "str":
+            if not isinstance(value, str):
+                raise TypeError(f"{field}={value!r} must be a string.")
+            return value
+        if self.kind in ("int", "float"):
+            value = _coerce_number(field, value, self.kind)
+            bad = not math.isfinite(value)
+            if self.low is not None:
+                bad |= value <= self.low if self.low_open else value < self.low
+            if self.high is not None:
+                bad |= value >= self.high if self.high_open else value > self.high
+            if bad:
+                raise ValueError(f"{field}={value!r} is out of range; allowed: {self.allowed()}.")
+            return value
+        return value
+
+
+def _coerce_number(field: str, value, kind: str):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            import numpy as np
+
+            if isinstance(value, np.generic):
+                value = value.item()
+            else:
+                raise TypeError
+        except TypeError:
+            raise TypeError(
+                f"{field}={value!r} must be a number ({kind}), got {type(value).__name__}."
+            ) from None
+    if kind == "int":
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise TypeError(f"{field}={value!r} must be a whole number.")
+            value = int(value)
+        return int(value)
+    return float(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """A registered class and the description of its parameters."""
+
+    name: str
+    cls: type
+    params: dict[str, Param]
+    summary: str = ""
+    #: parameters supplied by the caller, not the user (e.g. a model's input_size).
+    implicit: tuple[str, ...] = ()
+
+    def user_params(self) -> list[Param]:
+        return [p for n, p in self.params.items() if n not in self.implicit]
+
+
+def _doc_args(cls) -> dict[str, str]:
+    """Descriptions of constructor arguments from the docstring's `- \\`name\\`: text` lines."""
+    doc = inspect.getdoc(cls) or ""
+    out = {}
+    for match in re.finditer(r"^- `(\w+)`: (.+?)(?=^- `|^\*\*|\Z)", doc, re.M | re.S):
+        out[match.group(1)] = " ".join(match.group(2).split())
+    return out
+
+
+def describe(cls, overrides: dict[str, dict] | None = None, implicit: tuple[str, ...] = (), name: str | None = None) -> Entry:
+    """Build an `Entry` from a class's constructor signature plus range `overrides`."""
+    overrides = overrides or {}
+    docs = _doc_args(cls)
+    sig = inspect.signature(cls.__init__ if "__init__" in cls.__dict__ else cls)
+    params = {}
+    for pname, p in sig.parameters.items():
+        if pname in ("self", "key") or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        default = p.default
+        kind = "any"
+        if isinstance(default, bool):
+            kind = "bool"
+        elif isinstance(default, int):
+            kind = "int"
+        elif isinstance(default, float):
+            kind = "float"
+        elif isinstance(default, str):
+            kind = "str"
+        spec = {"kind": kind, **overrides.get(pname, {})}
+        params[pname] = Param(name=pname, default=default, doc=docs.get(pname, ""), **spec)
+    unknown = set(overrides) - set(params)
+    if unknown:
+        raise RuntimeError(f"range table for {cls.__name__} names unknown parameters {sorted(unknown)}")
+    summary = (inspect.getdoc(cls) or "").split("\n")[0]
+    return Entry(name=name or cls.__name__, cls=cls, params=params, summary=summary, implicit=implicit)
+
+
+class Registry:
+    """Classes of one kind ("model", "task", "optimizer") by name."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, Entry] = {}
+
+    def register(self, name: str, entry: Entry):
+        self._entries[name] = entry
+
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def entries(self) -> dict[str, Entry]:
+        return dict(self._entries)
+
+    def get(self, name: str) -> Entry:
+        """The entry for `name`, or for an import path `package.module:Class`."""
+        if not isinstance(name, str):
+            raise TypeError(f"{self.kind}: the name must be a string, got {name!r}.")
+        if name in self._entries:
+            return self._entries[name]
+        lowered = {n.lower(): n for n in self._entries}
+        if name.lower() in lowered:
+            return self._entries[lowered[name.lower()]]
+        for entry in self._entries.values():
+            if entry.cls.__name__ == name:
+                return entry
+        if ":" in name:
+            return self._import(name)
+        raise ValueError(
+            f"unknown {self.kind} {name!r}; known {self.kind}s are {self.names()}."
+            f"{_checks.closest(name, self.names())} A custom class is given by its import "
+            f"path, e.g. 'my_package.my_module:My{self.kind.capitalize()}'."
+        )
+
+    def _import(self, path: str) -> Entry:
+        module_name, _, attr = path.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as err:
+            raise ValueError(f"{self.kind} {path!r}: cannot import module {module_name!r} ({err}).") from None
+        cls = getattr(module, attr, None)
+        if cls is None:
+            raise ValueError(f"{self.kind} {path!r}: module {module_name!r} has no attribute {attr!r}.")
+        implicit = next(iter(self._entries.values())).implicit if self._entries else ()
+        return describe(cls, implicit=implicit, name=path)
+
+    def validate(self, name: str, params: dict, *, context: str | None = None) -> dict:
+        """Defaults filled in, numbers coerced, every value checked; unknown names refused."""
+        entry = self.get(name)
+        owner = context or f"{self.kind} {entry.name}"
+        out = {}
+        known = [p.name for p in entry.user_params()]
+        for pname, value in params.items():
+            if pname not in entry.params or pname in entry.implicit:
+                raise ValueError(
+                    f"{owner}: unknown parameter {pname!r}.{_checks.closest(pname, known)} "
+                    f"Parameters of {entry.name}: {known}."
+                )
+            out[pname] = entry.params[pname].check(owner, value)
+        for p in entry.user_params():
+            if p.name not in out:
+                if p.required:
+                    raise ValueError(f"{owner}: parameter {p.name!r} is required ({p.allowed()}).")
+                out[p.name] = p.default
+        return out
+
+    def build(self, name: str, params: dict, **implicit):
+        """Construct the class with validated `params` plus caller-supplied arguments."""
+        entry = self.get(name)
+        checked = self.validate(name, params)
+        return entry.cls(**implicit, **checked)

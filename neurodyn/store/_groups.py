@@ -1,0 +1,136 @@
+"""Datasets inside a store: created at full size, replaced whole, grown, read lazily."""
+
+from pathlib import Path
+
+import xarray as xr
+import zarr
+
+from ._encoding import member_chunks, placeholders, prepare
+from ._layout import MEMBER_DIM, StorePath, group_path, local_root, unknown_group
+from ._staging import swap_in
+
+
+def _check_member_dim(group: str, ds: xr.Dataset) -> None:
+    if MEMBER_DIM not in ds.dims:
+        raise ValueError(
+            f"Dataset for group {group!r} has no {MEMBER_DIM!r} dimension (dims: "
+            f"{list(ds.dims)}); every variable written per member needs one."
+        )
+
+
+def create_group(root: Path, group: str, template: xr.Dataset) -> None:
+    """Create `group` at full size from `template` (see `placeholders`); writes no chunk
+    of a member-dimensioned data variable, so unwritten members read as the fill value."""
+    path = group_path(group)
+    _check_member_dim(path, template)
+    ds, encoding = placeholders(template)
+    ds.to_zarr(
+        str(root),
+        group=path,
+        mode="w-",
+        compute=False,
+        consolidated=False,
+        zarr_format=3,
+        encoding=encoding,
+    )
+
+
+def group_exists(root: Path, group: str) -> bool:
+    return (root / group_path(group) / "zarr.json").is_file()
+
+
+def append_members(store_path: StorePath, group: str, template: xr.Dataset) -> None:
+    """Grow `group` along `member` by the members of `template`, unwritten (fill values).
+
+    Existing members, their chunks and their done markers are untouched; the new members
+    are positions `n_old ... n_old + template.sizes["member"] - 1`. Variables without a
+    `member` dimension are already stored and are not rewritten. Coordinator only.
+    """
+    root = local_root(store_path)
+    if not group_exists(root, group):
+        raise unknown_group(root, group)
+    _check_member_dim(group, template)
+    template = template.drop_vars(
+        [name for name, var in template.variables.items() if MEMBER_DIM not in var.dims]
+    )
+    ds, _ = placeholders(template)
+    ds.to_zarr(
+        str(root),
+        group=group_path(group),
+        mode="a",
+        append_dim=MEMBER_DIM,
+        compute=False,
+        consolidated=False,
+    )
+
+
+def write_dataset(
+    store_path: StorePath, group: str, ds: xr.Dataset, *, replace: bool = True
+) -> None:
+    """Write a whole dataset (e.g. an analysis result) at `group`, replacing it atomically.
+
+    **Arguments:**
+
+    - `group`: a path from the store root, e.g. `"analyses/fixed_points"` (a bare name
+      means `"groups/<name>"`).
+    - `ds`: written complete (numpy, JAX or dask data); variables with a `member`
+      dimension are chunked one member per chunk.
+    - `replace`: when False, an existing group is an error.
+
+    The new group is written beside the old one and swapped in by renames, so readers
+    that open it see either version whole.
+    """
+    root = local_root(store_path)
+    path = group_path(group)
+    if not (root / "zarr.json").is_file():
+        raise FileNotFoundError(f"No neurodyn store at {str(root)!r}; create it first.")
+    if not replace and group_exists(root, path):
+        raise FileExistsError(
+            f"Store {str(root)!r} already holds {path!r}; pass replace=True to replace it."
+        )
+    ready = prepare(ds)
+    encoding = {
+        name: {"chunks": member_chunks(var)}
+        for name, var in ready.variables.items()
+        if MEMBER_DIM in var.dims and name not in ready.coords
+    }
+    swap_in(
+        root,
+        path,
+        lambda staged: ready.to_zarr(
+            str(staged), mode="w-", consolidated=False, zarr_format=3, encoding=encoding
+        ),
+    )
+
+
+def read_group(
+    store_path: StorePath, group: str, *, chunks: dict | str | None = None
+) -> xr.Dataset:
+    """Open one group of a store lazily.
+
+    **Arguments:**
+
+    - `group`: a group name (`"g0"`, under `groups/`) or a path (`"analyses/fixed_points"`).
+    - `chunks`: None for lazily indexed numpy arrays (each selection reads only what it
+      needs); `{}` for dask arrays on the stored chunks (one member each), or any dask
+      chunk specification (e.g. `{"member": 64}`).
+
+    Safe while a sweep writes the store: members not yet written read as NaN (-1 for
+    integers, False for booleans).
+    """
+    root = local_root(store_path)
+    if not group_exists(root, group):
+        raise unknown_group(root, group)
+    return xr.open_zarr(
+        str(root), group=group_path(group), consolidated=False, chunks=chunks, zarr_format=3
+    )
+
+
+def member_count(root: Path, group: str) -> int:
+    """Length of the `member` dimension of a stored group (from metadata only)."""
+    node = zarr.open_group(str(root), path=group_path(group), mode="r")
+    for _, array in node.arrays():
+        names = list(array.metadata.dimension_names or ())
+        if MEMBER_DIM in names:
+            return int(array.shape[names.index(MEMBER_DIM)])
+    raise ValueError(f"Group {group_path(group)!r} has no variable with a {MEMBER_DIM!r} dimension.")

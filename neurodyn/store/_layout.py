@@ -1,0 +1,125 @@
+"""Where everything lives inside a store directory, and the names allowed there.
+
+A store `run.zarr` is a zarr v3 group:
+
+```
+run.zarr/
+  zarr.json                      root attributes: {"neurodyn": {version, schema_version, ...}}
+  members/                       the members table (dim `member`), rewritten whole by the coordinator
+  groups/<group>/                one Dataset per group, created at full size, one member per chunk
+  analyses/<name>/               analysis results, replaced whole
+  _regions/<group>/<region>.done done markers (JSON), written last; resume trusts only them
+  _locks/<group>/<region>.lock   region locks (JSON: host, pid, started, heartbeat)
+  _checkpoints/<group>/<region>/ training-state checkpoints (one .npz, replaced atomically)
+  _staging/                      complete copies waiting to be swapped in (members, analyses)
+```
+
+The underscore directories are plain files, not zarr nodes: zarr ignores them when it
+reads a group by path (everything neurodyn does), and warns "not recognized as a component
+of a Zarr hierarchy" only when someone walks the whole root (`xr.open_datatree`).
+
+`group` arguments name a group under `groups/` ("g0"), or give a path from the root
+when they contain a slash ("analyses/fixed_points"); bookkeeping follows the same path.
+
+Every path goes through `local_root`, the one place that turns what a user passed into a
+filesystem location. Only local paths (and `file://` URLs) are supported now; fsspec
+URLs (issue 10) will enter here, with the small-file helpers of `_files.py` as the other
+seam to swap.
+"""
+
+import os
+import re
+from pathlib import Path
+
+from .._checks import closest
+
+ROOT_ATTR = "neurodyn"
+MEMBERS = "members"
+GROUPS = "groups"
+ANALYSES = "analyses"
+REGIONS = "_regions"
+LOCKS = "_locks"
+CHECKPOINTS = "_checkpoints"
+STAGING = "_staging"
+MEMBER_DIM = "member"
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+StorePath = str | os.PathLike
+
+
+def local_root(path: StorePath) -> Path:
+    """The local directory of a store given as a path or a `file://` URL."""
+    text = os.fspath(path)
+    if "://" in text:
+        scheme = text.split("://", 1)[0]
+        if scheme != "file":
+            raise NotImplementedError(
+                f"Store path {text!r} uses the {scheme!r} protocol; only local paths and "
+                "file:// URLs are supported so far (remote fsspec stores are planned). "
+                "Use a local directory such as 'run.zarr'."
+            )
+        text = text.split("://", 1)[1]
+    return Path(text).expanduser()
+
+
+def check_name(kind: str, name: str) -> str:
+    """Validate one path component (a group, region or analysis name)."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(
+            f"{kind} name {name!r} is not allowed: use letters, digits, '_', '.' and '-', "
+            "starting with a letter or digit (e.g. 'g0' or 'members_000000-000064')."
+        )
+    return name
+
+
+def group_path(group: str) -> str:
+    """The path of a group from the store root: 'g0' -> 'groups/g0'; paths pass through."""
+    if not isinstance(group, str):
+        raise TypeError(f"group must be a string, got {group!r} of type {type(group).__name__}.")
+    parts = group.split("/") if "/" in group else [GROUPS, group]
+    for part in parts:
+        check_name("group", part)
+    if parts[0].startswith("_") or parts[0] == MEMBERS:
+        raise ValueError(f"group {group!r} is reserved; use a name under 'groups/' or 'analyses/'.")
+    return "/".join(parts)
+
+
+def region_name(members: slice) -> str:
+    """A region name for a member slice: slice(0, 64) -> 'members_000000-000064'."""
+    return f"members_{members.start:06d}-{members.stop:06d}"
+
+
+def regions_dir(root: Path, group: str) -> Path:
+    return root / REGIONS / group_path(group)
+
+
+def done_path(root: Path, group: str, region: str) -> Path:
+    return regions_dir(root, group) / f"{check_name('region', region)}.done"
+
+
+def lock_path(root: Path, group: str, region: str) -> Path:
+    return root / LOCKS / group_path(group) / f"{check_name('region', region)}.lock"
+
+
+def checkpoint_dir(root: Path, group: str, region: str) -> Path:
+    return root / CHECKPOINTS / group_path(group) / check_name("region", region)
+
+
+def list_children(root: Path, parent: str) -> list[str]:
+    """Names of the zarr nodes directly under `parent` (directories holding zarr.json)."""
+    base = root / parent
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if (p / "zarr.json").is_file())
+
+
+def unknown_group(root: Path, group: str) -> ValueError:
+    """The error for a group that is not in the store, naming those that are."""
+    path = group_path(group)
+    parent, _, name = path.rpartition("/")
+    options = list_children(root, parent)
+    return ValueError(
+        f"Store {str(root)!r} has no group {path!r}; groups under {parent + '/'!r}: "
+        f"{options}.{closest(name, options)}"
+    )

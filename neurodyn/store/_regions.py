@@ -1,0 +1,147 @@
+"""Region writes and done markers: each writer fills its own member range, then says so.
+
+A region is a contiguous range of members of one group, written by one writer under
+its region lock. Its data may arrive in several `write_region` calls (e.g. history as
+training goes); `mark_done` is called last, after every byte of the region is written,
+and resume trusts nothing but these markers.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import xarray as xr
+import zarr
+
+from ._encoding import jsonable, prepare
+from ._files import atomic_write_json, owner, read_json
+from ._groups import group_exists, member_count
+from ._layout import (
+    MEMBER_DIM,
+    StorePath,
+    done_path,
+    group_path,
+    local_root,
+    regions_dir,
+    unknown_group,
+)
+
+
+def _check_slice(members: slice, n: int, group: str) -> slice:
+    if not isinstance(members, slice):
+        raise TypeError(f"members must be a slice such as slice(0, 64), got {members!r}.")
+    start, stop, step = members.indices(n)
+    if step != 1 or members.start is None or members.stop is None or not 0 <= start < stop <= n:
+        raise ValueError(
+            f"member slice {members} is not a non-empty range within the {n} members of "
+            f"group {group!r}; use slice(start, stop) with 0 <= start < stop <= {n}."
+        )
+    return slice(start, stop)
+
+
+def write_region(
+    store_path: StorePath,
+    group: str,
+    members: slice,
+    ds: xr.Dataset,
+    *,
+    at: Mapping[str, slice] | None = None,
+) -> None:
+    """Write the data of members `members` (positions along `member`) of a group.
+
+    **Arguments:**
+
+    - `group`: a group created by `create_store` (or a path such as `"analyses/x"`).
+    - `members`: `slice(start, stop)` of member positions; `ds.sizes["member"]` must be
+      `stop - start`.
+    - `ds`: data variables that all have a `member` dimension and exist in the group
+      (numpy or JAX data). Coordinates were written at creation and are not rewritten;
+      a `member` coordinate, if present, must equal the stored one.
+    - `at`: slices along other dimensions, to write part of each member (e.g.
+      `{"step": slice(1000, 2000)}` for a block of history).
+
+    Chunks hold one member each, so writers of disjoint ranges never share a chunk.
+    """
+    root = local_root(store_path)
+    if not group_exists(root, group):
+        raise unknown_group(root, group)
+    path = group_path(group)
+    members = _check_slice(members, member_count(root, group), path)
+    no_member = [n for n, v in ds.data_vars.items() if MEMBER_DIM not in v.dims]
+    if no_member:
+        raise ValueError(
+            f"write_region({path!r}): variables {no_member} have no {MEMBER_DIM!r} dimension; "
+            "variables shared by all members are written once, by create_store."
+        )
+    if ds.sizes.get(MEMBER_DIM) != members.stop - members.start:
+        raise ValueError(
+            f"write_region({path!r}): ds has {ds.sizes.get(MEMBER_DIM)} members but the "
+            f"slice {members} covers {members.stop - members.start}."
+        )
+    node = zarr.open_group(str(root), path=path, mode="r")
+    stored = set(node.array_keys())
+    unknown = [n for n in ds.data_vars if n not in stored]
+    if unknown:
+        raise ValueError(
+            f"write_region({path!r}): variables {unknown} are not in the group; it holds "
+            f"{sorted(stored)}. Variables are fixed when the store is created."
+        )
+    for name, var in ds.data_vars.items():
+        dims = tuple(node[name].metadata.dimension_names or ())
+        if var.dims != dims:
+            raise ValueError(
+                f"write_region({path!r}): variable {name!r} has dims {var.dims}, the store "
+                f"has {dims}."
+            )
+    if MEMBER_DIM in ds.coords and MEMBER_DIM in stored:
+        expected = node[MEMBER_DIM][members.start : members.stop]
+        if not np.array_equal(np.asarray(ds[MEMBER_DIM].values), expected):
+            raise ValueError(
+                f"write_region({path!r}): the member coordinate {ds[MEMBER_DIM].values} does "
+                f"not match the stored members {expected} at positions {members}."
+            )
+    region = {MEMBER_DIM: members, **(dict(at) if at else {})}
+    data = prepare(ds.drop_vars(list(ds.coords)))
+    data.attrs = {}
+    data.to_zarr(str(root), group=path, region=region, mode="r+", consolidated=False)
+
+
+def mark_done(
+    store_path: StorePath,
+    group: str,
+    region: str,
+    *,
+    members: slice,
+    info: Mapping[str, Any] | None = None,
+) -> None:
+    """Record that every variable of `region` is written: call it last.
+
+    The marker `_regions/<group>/<region>.done` is JSON with the writer's host and pid,
+    the time, the member range and `info` (any JSON-able extras, e.g. steps trained).
+    """
+    root = local_root(store_path)
+    marker = {
+        **owner(),
+        "group": group_path(group),
+        "region": region,
+        "members": [members.start, members.stop],
+        "info": jsonable(dict(info or {}), "info"),
+    }
+    atomic_write_json(done_path(root, group, region), marker)
+
+
+def is_done(store_path: StorePath, group: str, region: str) -> bool:
+    """Whether `region` of `group` carries a done marker."""
+    return done_path(local_root(store_path), group, region).is_file()
+
+
+def done_regions(store_path: StorePath, group: str) -> dict[str, dict[str, Any]]:
+    """Every done region of `group`, by region name, with its marker's content."""
+    directory = regions_dir(local_root(store_path), group)
+    if not directory.is_dir():
+        return {}
+    return {
+        p.name[: -len(".done")]: read_json(p)
+        for p in sorted(directory.iterdir())
+        if p.name.endswith(".done") and p.is_file()
+    }

@@ -1,0 +1,264 @@
+"""Creating, opening and validating a store; its root attributes."""
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import equinox as eqx
+import xarray as xr
+import zarr
+
+from .._version import SCHEMA_VERSION, __version__
+from ._encoding import jsonable
+from ._files import fsync_dir, now_iso, read_json
+from ._groups import create_group, read_group
+from ._layout import ANALYSES, GROUPS, ROOT_ATTR, StorePath, group_path, list_children, local_root
+from ._locks import LockedError, live_locks
+from ._members import read_members, write_members
+from ._regions import done_regions
+from ._staging import recover_staging
+
+# Upgrades of stores written with an older schema: MIGRATIONS[v](root) turns a store of
+# schema v into one of schema v + 1 in place. None needed yet (schema 1 is the first).
+MIGRATIONS: dict[int, Callable[[Path], None]] = {}
+
+
+def git_revision() -> str | None:
+    """The commit of the neurodyn source tree ("-dirty" when modified), or None."""
+    source = Path(__file__).resolve().parent
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(source), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(source), "diff", "--quiet", "HEAD", "--", "."],
+            capture_output=True, timeout=5,
+        ).returncode
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return rev + ("-dirty" if dirty else "") if rev else None
+
+
+def _root_attrs(root: Path) -> dict[str, Any] | None:
+    """The "neurodyn" root attribute of `root`, or None when it is not a neurodyn store."""
+    meta = root / "zarr.json"
+    if not meta.is_file():
+        return None
+    try:
+        doc = read_json(meta)
+    except ValueError:
+        return None
+    if doc.get("node_type") != "group":
+        return None
+    attrs = doc.get("attributes", {}).get(ROOT_ATTR)
+    return attrs if isinstance(attrs, dict) else None
+
+
+def _not_a_store(root: Path, why: str) -> ValueError:
+    return ValueError(
+        f"{str(root)!r} is not a neurodyn store ({why}). Give the path of a store written "
+        "by `neurodyn sweep` (a directory such as 'run.zarr')."
+    )
+
+
+def create_store(
+    path: StorePath,
+    *,
+    attrs: Mapping[str, Any],
+    members: xr.Dataset,
+    groups: Mapping[str, xr.Dataset],
+    overwrite: bool = False,
+) -> Path:
+    """Create a store with its members table and every group at full size.
+
+    **Arguments:**
+
+    - `attrs`: JSON-able facts for the root attribute "neurodyn", at least `spec` (the
+      spec as a dict) and `seeds`; `version`, `schema_version`, `created`,
+      `git_revision` and `complete=False` are filled in unless given.
+    - `members`: the members table (dim `member`), see `write_members`.
+    - `groups`: one template Dataset per group name. Coordinates and variables without
+      a `member` dimension are written now with their values; data variables with one
+      only give dims, shape, dtype and attributes (lazy `dask` arrays cost nothing) and
+      are created unwritten: NaN for floats, -1 for integers, False for booleans, ""
+      for strings, one member per chunk.
+    - `overwrite`: replace an existing neurodyn store (never another directory).
+
+    The store is built in a hidden sibling directory and renamed into place, so `path`
+    holds either nothing or a complete new store. Returns the store's path.
+    """
+    root = local_root(path)
+    if os.path.lexists(root):
+        _check_replaceable(root, overwrite)
+    neurodyn_attrs = {
+        "version": __version__,
+        "schema_version": SCHEMA_VERSION,
+        "created": now_iso(),
+        "git_revision": git_revision() if "git_revision" not in attrs else attrs["git_revision"],
+        "spec": None,
+        "seeds": None,
+        **dict(attrs),
+        "complete": False,
+    }
+    neurodyn_attrs = jsonable(neurodyn_attrs, "attrs")
+    for name in groups:
+        group_path(name)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    building = root.with_name(f".{root.name}.creating-{uuid.uuid4().hex[:12]}")
+    try:
+        zarr.open_group(
+            str(building), mode="w-", zarr_format=3, attributes={ROOT_ATTR: neurodyn_attrs}
+        )
+        zarr.open_group(str(building), path=GROUPS, mode="w-", zarr_format=3)
+        write_members(building, members)
+        for name, template in groups.items():
+            create_group(building, name, template)
+        if os.path.lexists(root):
+            shutil.rmtree(root)
+        os.rename(building, root)
+        fsync_dir(root.parent)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return root
+
+
+def _check_replaceable(root: Path, overwrite: bool) -> None:
+    if not overwrite:
+        raise FileExistsError(
+            f"{str(root)!r} already exists. To continue the sweep stored there, use "
+            "--resume; to delete it and start again, use --overwrite (overwrite=True)."
+        )
+    if not root.is_dir():
+        raise ValueError(f"--overwrite refuses to replace {str(root)!r}: it is not a directory.")
+    if any(root.iterdir()) and _root_attrs(root) is None:
+        raise ValueError(
+            f"--overwrite refuses to delete {str(root)!r}: it is not a neurodyn store (no "
+            "'neurodyn' attributes in its zarr.json). Choose another --out path, or "
+            "remove it yourself if it is really meant to go."
+        )
+    busy = live_locks(root)
+    if busy:
+        raise LockedError(
+            f"--overwrite refuses to delete {str(root)!r}: live writers hold locks: "
+            f"{busy}. Stop them first."
+        )
+
+
+class Store(eqx.Module):
+    """An opened neurodyn store: its path, root attributes, groups and members table.
+
+    Everything is read on access, so a store open while a sweep writes it shows the
+    sweep's progress.
+    """
+
+    path: Path
+    mode: str
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """The root attribute "neurodyn": version, schema_version, created, spec, seeds..."""
+        return _root_attrs(self.path) or {}
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.attrs.get("complete", False))
+
+    @property
+    def groups(self) -> list[str]:
+        """Names of the sweep's groups (under `groups/`)."""
+        return list_children(self.path, GROUPS)
+
+    @property
+    def analyses(self) -> list[str]:
+        """Names of the analysis results stored (under `analyses/`)."""
+        return list_children(self.path, ANALYSES)
+
+    @property
+    def members(self) -> xr.Dataset:
+        """The members table, as one consistent version, loaded (it is small)."""
+        return read_members(self.path)
+
+    def group(self, name: str, *, chunks: dict | str | None = None) -> xr.Dataset:
+        """One group's Dataset, lazily (see `read_group`)."""
+        return read_group(self.path, name, chunks=chunks)
+
+    def done_regions(self, group: str) -> dict[str, dict[str, Any]]:
+        return done_regions(self.path, group)
+
+
+def open_store(path: StorePath, *, mode: Literal["r", "a"] = "r") -> Store:
+    """Open a store after checking it is a neurodyn store this version can read.
+
+    **Arguments:**
+
+    - `mode`: "r" to read; "a" for the coordinating process of a sweep that will write
+      it (repairs what a killed coordinator left half-swapped, and migrates an older
+      schema in place when a migration exists).
+
+    **Raises:** FileNotFoundError (no such path); ValueError (not a neurodyn store, a
+    newer schema than this neurodyn reads, or an older one it cannot migrate).
+    """
+    if mode not in ("r", "a"):
+        raise ValueError(f"open_store: mode={mode!r} is not one of ['r', 'a'].")
+    root = local_root(path)
+    if not os.path.lexists(root):
+        raise FileNotFoundError(f"No store at {str(root)!r}: that path does not exist.")
+    if not (root / "zarr.json").is_file():
+        raise _not_a_store(root, "no zarr.json: not a zarr v3 store")
+    attrs = _root_attrs(root)
+    if attrs is None:
+        raise _not_a_store(root, "a zarr store without the 'neurodyn' root attribute")
+    version = attrs.get("schema_version")
+    if not isinstance(version, int):
+        raise _not_a_store(root, f"schema_version={version!r} is not an integer")
+    if version > SCHEMA_VERSION:
+        raise ValueError(
+            f"Store {str(root)!r} has schema version {version}, written by neurodyn "
+            f"{attrs.get('version')}; this neurodyn {__version__} reads schema versions up "
+            f"to {SCHEMA_VERSION}. Upgrade neurodyn (pip install -U neurodyn) to read it."
+        )
+    if version < SCHEMA_VERSION:
+        _migrate(root, attrs, version, mode)
+    if mode == "a":
+        recover_staging(root)
+    return Store(path=root, mode=mode)
+
+
+def _migrate(root: Path, attrs: dict[str, Any], version: int, mode: str) -> None:
+    missing = [v for v in range(version, SCHEMA_VERSION) if v not in MIGRATIONS]
+    if missing:
+        raise ValueError(
+            f"Store {str(root)!r} has schema version {version} (neurodyn "
+            f"{attrs.get('version')}); this neurodyn {__version__} has no migration from "
+            f"it to schema {SCHEMA_VERSION}. Read it with neurodyn {attrs.get('version')} "
+            f"(pip install neurodyn=={attrs.get('version')})."
+        )
+    if mode != "a":
+        raise ValueError(
+            f"Store {str(root)!r} has schema version {version} and must be migrated to "
+            f"{SCHEMA_VERSION} before it is read: open it once with "
+            "open_store(path, mode='a'), which upgrades it in place."
+        )
+    for v in range(version, SCHEMA_VERSION):
+        MIGRATIONS[v](root)
+        update_attrs(root, schema_version=v + 1)
+
+
+def update_attrs(path: StorePath, **changes: Any) -> None:
+    """Change entries of the root attribute "neurodyn" (coordinator only)."""
+    root = local_root(path)
+    attrs = _root_attrs(root)
+    if attrs is None:
+        raise _not_a_store(root, "a zarr store without the 'neurodyn' root attribute")
+    node = zarr.open_group(str(root), mode="r+")
+    node.attrs[ROOT_ATTR] = jsonable({**attrs, **changes}, "attrs")
+
+
+def set_complete(path: StorePath, complete: bool = True) -> None:
+    """Mark the store complete (every region done) or not, in its root attributes."""
+    update_attrs(path, complete=bool(complete))

@@ -1,0 +1,117 @@
+"""Hidden Markov models with 3 output symbols: the ones of Torre et al. (2025), and a sampler."""
+
+import functools
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from jaxtyping import Array, Float, Int, PRNGKeyArray
+
+from neurodyn import _checks
+
+N_SYMBOLS = 3
+
+
+class HMM(eqx.Module):
+    """A discrete hidden Markov model with `M` states and 3 output symbols.
+
+    s_0 ~ initial; o_t ~ emission[s_t]; s_{t+1} ~ transition[s_t].
+
+    **Fields** (array leaves, so HMMs of one size stack and vmap):
+
+    - `transition`: `Float[Array, "M M"]`, row-stochastic, P(s' | s).
+    - `emission`: `Float[Array, "M 3"]`, row-stochastic, P(o | s).
+    - `initial`: `Float[Array, " M"]`, P(s_0) (uniform by default).
+    """
+
+    transition: Float[Array, "M M"]
+    emission: Float[Array, "M 3"]
+    initial: Float[Array, " M"]
+
+    def __init__(self, transition, emission, initial=None):
+        owner = "HMM"
+        self.transition = jnp.asarray(transition, dtype=float)
+        self.emission = jnp.asarray(emission, dtype=float)
+        m = self.transition.shape[-1]
+        self.initial = jnp.full(m, 1.0 / m) if initial is None else jnp.asarray(initial, dtype=float)
+        shapes = (self.transition.shape[-2:], self.emission.shape[-2:], self.initial.shape[-1:])
+        if shapes != ((m, m), (m, N_SYMBOLS), (m,)):
+            raise ValueError(
+                f"{owner}: expected transition [M, M], emission [M, {N_SYMBOLS}] and initial [M] "
+                f"with one M; got shapes {[tuple(s) for s in shapes]}."
+            )
+        for name, value in (("transition", transition), ("emission", emission), ("initial", initial)):
+            if value is None or not _checks.is_concrete(value):
+                continue
+            _checks.in_range(owner, name, value, low=0.0, high=1.0, fix="Entries are probabilities.")
+            sums = np.asarray(value, dtype=float).sum(-1)
+            if not np.allclose(sums, 1.0, atol=1e-6):
+                raise ValueError(
+                    f"{owner}: every row of {name} must sum to 1, got sums {np.round(sums, 6).tolist()}."
+                )
+
+    @property
+    def n_states(self) -> int:
+        return self.transition.shape[-1]
+
+
+def linear_chain_emission(n_states: int) -> np.ndarray:
+    """State i emits [0.99(1 − α), 0.01, 0.99 α] with α = i / (M − 1)."""
+    alpha = np.arange(n_states) / (n_states - 1)
+    return np.stack([0.99 * (1 - alpha), np.full(n_states, 0.01), 0.99 * alpha], axis=1)
+
+
+def linear_chain_hmm(n_states: int = 2) -> HMM:
+    """A chain of M ≥ 2 states, moving only to neighbours (Torre et al. 2025).
+
+    q = 0.05^{1/(M−1)}; the two end states stay with 1 − q and move inwards with q;
+    middle states stay with 1 − 2q and move to each neighbour with q. Emissions follow
+    `linear_chain_emission`; the start is uniform.
+    """
+    m = _checks.positive_int("linear_chain_hmm", "n_states", n_states, minimum=2)
+    q = 0.05 ** (1.0 / (m - 1))
+    a = np.zeros((m, m))
+    for i in range(m):
+        neighbours = [j for j in (i - 1, i + 1) if 0 <= j < m]
+        a[i, neighbours] = q
+        a[i, i] = 1.0 - q * len(neighbours)
+    return HMM(a, linear_chain_emission(m))
+
+
+def fully_connected_hmm() -> HMM:
+    """3 states, stay 0.95 and move to each other state with 0.025; state i emits
+    symbol i with 0.98 and each other symbol with 0.01; uniform start."""
+    a = np.full((3, 3), 0.025) + np.eye(3) * (0.95 - 0.025)
+    b = np.full((3, 3), 0.01) + np.eye(3) * (0.98 - 0.01)
+    return HMM(a, b)
+
+
+def cyclic_hmm(emission=None) -> HMM:
+    """4 states on a ring: stay 0.95, move to each ±1 neighbour (mod 4) with 0.025.
+
+    The study's text fixes the transitions only; by default state i emits like state i of
+    the 4-state linear chain (`linear_chain_emission(4)`), so going round the ring sweeps
+    symbol 0 → 2 and the step 3 → 0 jumps back. Pass `emission` [4, 3] to change it.
+    """
+    a = 0.95 * np.eye(4) + 0.025 * (np.roll(np.eye(4), 1, axis=1) + np.roll(np.eye(4), -1, axis=1))
+    return HMM(a, linear_chain_emission(4) if emission is None else emission)
+
+
+@functools.partial(jax.jit, static_argnames="n_time")
+def sample_hmm(
+    hmm: HMM, n_time: int, *, key: PRNGKeyArray
+) -> tuple[Int[Array, " time"], Int[Array, " time"]]:
+    """One sequence of `n_time` hidden states and emissions, both int arrays `[time]`."""
+    skey, key = jr.split(key)
+    log_a, log_b = jnp.log(hmm.transition), jnp.log(hmm.emission)
+    state0 = jr.categorical(skey, jnp.log(hmm.initial))
+
+    def body(state, k):
+        ekey, tkey = jr.split(k)
+        emission = jr.categorical(ekey, log_b[state])
+        return jr.categorical(tkey, log_a[state]), (state, emission)
+
+    _, (states, emissions) = jax.lax.scan(body, state0, jr.split(key, n_time))
+    return states, emissions
