@@ -1,1 +1,61 @@
 """Analyses of trained networks and of whole sweeps: fixed points, timescales, degeneracy."""
+
+from ._fixed_points import (
+    FixedPoints as FixedPoints,
+    FixedPointsSummary as FixedPointsSummary,
+)
+from ._fp_connect import connect_saddles as connect_saddles
+from ._fp_dataset import (
+    fixed_points_from_dataset as fixed_points_from_dataset,
+    fixed_points_to_dataset as fixed_points_to_dataset,
+)
+from ._fp_linearise import jacobian as jacobian
+from ._fp_plots import plot_eigenvalues as plot_eigenvalues, plot_fixed_points as plot_fixed_points
+from ._fp_search import (
+    find_fixed_points as find_fixed_points,
+    sample_initial_states as sample_initial_states,
+)
+from ._ablation import (
+    SilencedContinuousRNN as SilencedContinuousRNN,
+    SilencedDiscreteRNN as SilencedDiscreteRNN,
+    evaluate as evaluate,
+    fastest_units as fastest_units,
+    perturb_tau as perturb_tau,
+    perturb_weights as perturb_weights,
+    silence as silence,
+    slowest_units as slowest_units,
+)
+from ._autocorr import (
+    AutocorrelationAccumulator as AutocorrelationAccumulator,
+    autocorrelation as autocorrelation,
+    population_autocorrelation as population_autocorrelation,
+)
+from ._drive import (
+    AbstractAccumulator as AbstractAccumulator,
+    AbstractInputProcess as AbstractInputProcess,
+    BinaryInput as BinaryInput,
+    GaussianInput as GaussianInput,
+    ZeroInput as ZeroInput,
+    drive as drive,
+)
+from ._expfit import (
+    ExpFit as ExpFit,
+    TimescaleSummary as TimescaleSummary,
+    fit_autocorrelation as fit_autocorrelation,
+    summarise_timescales as summarise_timescales,
+    valid_timescales as valid_timescales,
+)
+from ._timescale_dataset import timescales_to_dataset as timescales_to_dataset
+from ._timescale_plots import (
+    plot_autocorrelation as plot_autocorrelation,
+    plot_network_timescales as plot_network_timescales,
+    plot_tau_distributions as plot_tau_distributions,
+)
+from ._timescales import (
+    TauStatistics as TauStatistics,
+    TimescaleResult as TimescaleResult,
+    autocorrelation_timescales as autocorrelation_timescales,
+    learned_tau as learned_tau,
+    network_timescales as network_timescales,
+    tau_statistics as tau_statistics,
+)

@@ -49,7 +49,8 @@ def autocorrelation(
     """Per-unit autocorrelation ρ(k), k = 0 … `max_lag`, averaged over trials.
 
     FFT-based, mean-subtracted per trial, unbiased (lag-k sums divided by n − k), then
-    normalised by C(0). Leading axes of `activity` are trials and are averaged over.
+    normalised by C(0). Leading axes of `activity` are trials and are averaged over
+    (ignoring trials in which a unit is constant).
 
     **Arguments:**
 
@@ -74,7 +75,8 @@ def autocorrelation(
         )
     flat = activity.reshape(-1, n, activity.shape[-1])
     per_trial = eqx.filter_vmap(lambda x: _autocorrelation_one(x, max_lag))(flat)
-    return jnp.mean(per_trial, axis=0)
+    # A trial in which a unit does not move has no autocorrelation: average the others.
+    return jnp.nanmean(per_trial, axis=0)
 
 
 def population_autocorrelation(

@@ -65,7 +65,7 @@ def linearise(
 
     init = (
         jnp.asarray(0, count.dtype),
-        jnp.full((n_fp, n_state), jnp.nan, cdtype),
+        jnp.full((n_fp, n_state), jnp.nan * (1 + 1j), cdtype),
         jnp.full((n_fp, n_state), jnp.nan, dtype),
     )
     _, eigs, vecs = jax.lax.while_loop(lambda c: c[0] < count, body, init)

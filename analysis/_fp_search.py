@@ -188,14 +188,22 @@ def _search(
             f = model.residual(h, u)
             return 0.5 * jnp.sum(f**2)
 
-        h, q = _minimise(q_fn, x0, n_iters, learning_rate, optimizer, tol_q, early_exit)
+        eps = jnp.finfo(x0.dtype).eps
+
+        def tolerance(h):
+            # Rounding alone leaves |F_i| ~ eps·max(|h_i|, 1): tol_q is raised to
+            # 16× that floor, so float32 networks of 100+ units are not all "slow".
+            floor = 0.5 * (4 * eps) ** 2 * jnp.sum(jnp.maximum(h**2, 1.0), axis=-1)
+            return jnp.maximum(tol_q, floor)
+
+        h, q = _minimise(q_fn, x0, n_iters, learning_rate, optimizer, tolerance, early_exit)
         if newton and max_newton_steps > 0:
             h, q = _newton(model, u, q_fn, h, q, newton_tol_q, max_newton_steps)
 
         centroid = x0.mean(0)
         spread = jnp.linalg.norm(x0 - centroid, axis=-1).mean()
         finite = jnp.isfinite(q) & jnp.all(jnp.isfinite(h), axis=-1)
-        status = jnp.where(q <= tol_q, CONVERGED, jnp.where(q <= newton_tol_q, SLOW, FAILED))
+        status = jnp.where(q <= tolerance(h), CONVERGED, jnp.where(q <= newton_tol_q, SLOW, FAILED))
         status = jnp.where(finite, status, FAILED)
         if outlier_distance is not None:
             far = jnp.linalg.norm(h - centroid, axis=-1) > outlier_distance * spread
@@ -234,15 +242,15 @@ def _search(
         )
 
 
-def _minimise(q_fn, x0, n_iters, learning_rate, optimizer, tol_q, early_exit):
+def _minimise(q_fn, x0, n_iters, learning_rate, optimizer, tolerance, early_exit):
     """Gradient descent on q from every candidate at once; each keeps its best iterate."""
     opt = optax.adam(learning_rate) if optimizer is None else optimizer
     value_and_grad = jax.vmap(jax.value_and_grad(q_fn))
 
     def cond(carry):
-        i, _, _, _, best_q = carry
+        i, _, _, best_h, best_q = carry
         go = i < n_iters
-        return (go & jnp.any(~(best_q <= tol_q))) if early_exit else go
+        return (go & jnp.any(~(best_q <= tolerance(best_h)))) if early_exit else go
 
     def body(carry):
         i, h, opt_state, best_h, best_q = carry

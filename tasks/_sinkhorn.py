@@ -34,62 +34,53 @@ def _dual(f, g, cost, log_a, log_b, eps):
     return jnp.exp(log_a) @ f + jnp.exp(log_b) @ g - eps * (jnp.exp(jax.nn.logsumexp(log_plan)) - 1)
 
 
+def _entropic_ot(x, y, eps, schedule):
+    """OT_ε(α, β) for uniform weights: alternating log-domain Sinkhorn over `schedule`."""
+    log_a = jnp.full(x.shape[0], -jnp.log(x.shape[0]))
+    log_b = jnp.full(y.shape[0], -jnp.log(y.shape[0]))
+    cost = half_squared_distances(lax.stop_gradient(x), lax.stop_gradient(y))
+
+    def body(potentials, e):
+        f = _softmin(e, cost, log_b + potentials[1] / e)
+        return (f, _softmin(e, cost.T, log_a + f / e)), None
+
+    zeros = (jnp.zeros(x.shape[0]), jnp.zeros(y.shape[0]))
+    (f, g), _ = lax.scan(body, zeros, jnp.append(schedule, eps))
+    return _dual(f, g, half_squared_distances(x, y), log_a, log_b, eps)
+
+
 def sinkhorn_divergence(
     x: Float[Array, "n dim"],
     y: Float[Array, "m dim"],
     *,
     blur: float = 0.2,
-    scaling: float = 0.5,
-    n_iter: int = 30,
+    scaling: float = 0.9,
+    n_iter: int = 100,
 ) -> Float[Array, ""]:
     """S_ε(α, β) = OT_ε(α, β) − ½ OT_ε(α, α) − ½ OT_ε(β, β) for uniform weights.
 
-    Cost ½‖x − y‖², ε = blur². Symmetric (averaged) log-domain Sinkhorn updates with
+    Cost ½‖x − y‖², ε = blur². Each OT_ε runs log-domain Sinkhorn updates with
     ε-scaling: iteration k uses ε_k = max(d² · scaling^{2k}, blur²), d the diameter of
-    the data's bounding box, so the first iterations are coarse and cheap to converge;
-    `n_iter` (static) must exceed log(d²/blur²) / log(1/scaling²) by some margin (for
-    one-hot sequences of length T, d² = 2T: 6 iterations for T = 100). A last update
-    at ε = blur² follows, and the value is the dual objective at the final potentials,
-    differentiable in x and y (not through the loop). S is symmetric, 0 when x = y, and
-    ≥ 0 up to the convergence error.
+    the data's bounding box, then one last update at blur². The value is the entropic
+    dual at the final potentials; it is differentiable in x and y through the cost only
+    (envelope theorem), never through the loop. `n_iter` is static.
+
+    Accuracy, measured against 20 000 plain iterations on 2 × 128 one-hot sequences of
+    length 50 (S ≈ 7.0): error 1 % at n_iter = 30, 0.2 % at 100, 0.03 % at 300 (scaling
+    0.9); the gradient's relative error on 2-D Gaussian clouds: 0.2 % at 100 iterations,
+    1e-6 at 300. S(x, x) = 0 exactly (the three terms run identical computations),
+    S is symmetric and ≥ 0 up to that convergence error.
 
     Reference: Feydy et al., "Interpolating between optimal transport and MMD using
-    Sinkhorn divergences", AISTATS 2019 (and their geomloss library).
+    Sinkhorn divergences", AISTATS 2019 (and their geomloss library, whose blur,
+    scaling and cost conventions these are).
     """
     eps = jnp.asarray(blur, dtype=float) ** 2
-    log_a = jnp.full(x.shape[0], -jnp.log(x.shape[0]))
-    log_b = jnp.full(y.shape[0], -jnp.log(y.shape[0]))
-    xs, ys = lax.stop_gradient(x), lax.stop_gradient(y)
-    c_xy, c_xx, c_yy = (half_squared_distances(*p) for p in ((xs, ys), (xs, xs), (ys, ys)))
-    points = jnp.concatenate([xs, ys])
+    points = lax.stop_gradient(jnp.concatenate([x, y]))
     diameter2 = jnp.sum((points.max(0) - points.min(0)) ** 2)
     schedule = jnp.maximum(diameter2 * scaling ** (2 * jnp.arange(n_iter)), eps)
-
-    e0 = schedule[0]
-    init = (
-        _softmin(e0, c_xy, log_b),
-        _softmin(e0, c_xy.T, log_a),
-        _softmin(e0, c_xx, log_a),
-        _softmin(e0, c_yy, log_b),
+    return (
+        _entropic_ot(x, y, eps, schedule)
+        - 0.5 * _entropic_ot(x, x, eps, schedule)
+        - 0.5 * _entropic_ot(y, y, eps, schedule)
     )
-
-    def update(potentials, e):
-        f_ba, g_ab, f_aa, g_bb = potentials
-        return (
-            _softmin(e, c_xy, log_b + g_ab / e),
-            _softmin(e, c_xy.T, log_a + f_ba / e),
-            _softmin(e, c_xx, log_a + f_aa / e),
-            _softmin(e, c_yy, log_b + g_bb / e),
-        )
-
-    def body(potentials, e):
-        new = update(potentials, e)
-        return tuple(0.5 * (p + q) for p, q in zip(potentials, new)), None
-
-    potentials, _ = lax.scan(body, init, schedule)
-    f_ba, g_ab, f_aa, g_bb = update(potentials, eps)
-    c_xy, c_xx, c_yy = (half_squared_distances(*p) for p in ((x, y), (x, x), (y, y)))
-    ot_xy = _dual(f_ba, g_ab, c_xy, log_a, log_b, eps)
-    ot_xx = _dual(f_aa, f_aa, c_xx, log_a, log_a, eps)
-    ot_yy = _dual(g_bb, g_bb, c_yy, log_b, log_b, eps)
-    return ot_xy - 0.5 * (ot_xx + ot_yy)

@@ -189,8 +189,9 @@ class AbstractContinuousRNN(AbstractRNN):
     ) -> Trajectory:
         """Integrate over one trial with diffrax.
 
-        The input is piecewise constant: `inputs[k]` acts on [k dt, (k+1) dt). States are
-        saved at t = (k+1) dt, so the result lines up with `__call__`.
+        The input is piecewise constant: `inputs[k]` acts on [k dt, (k+1) dt], integrated
+        as its own solve (so `max_steps` is per interval). States are saved at
+        t = (k+1) dt, so the result lines up with `__call__`.
 
         **Arguments:**
 
@@ -207,7 +208,6 @@ class AbstractContinuousRNN(AbstractRNN):
         n_time = inputs.shape[0]
         h0 = self.initial_state() if state0 is None else state0
         dt = self.dt
-        t1 = n_time * dt
         if solver is None:
             solver = dfx.Heun() if self.solver == "heun" else dfx.Euler()
         if stepsize_controller is None:
@@ -217,33 +217,38 @@ class AbstractContinuousRNN(AbstractRNN):
         if adjoint is None:
             adjoint = dfx.RecursiveCheckpointAdjoint()
 
-        def u_at(t):
-            # The small offset keeps t = k dt (up to rounding) inside interval k.
-            k = jnp.floor(t / dt + 1e-4).astype(jnp.int32)
-            return inputs[jnp.clip(k, 0, n_time - 1)]
-
-        drift = dfx.ODETerm(lambda t, h, args: self.vector_field(t, h, u_at(t)))
+        # One solve per input interval [k dt, (k+1) dt] with u = inputs[k] as args: the
+        # vector field never sees the next input, even at a stage evaluated at the
+        # interval's end (Heun's second stage, Tsit5's last), and adaptive solvers never
+        # step across an input discontinuity.
+        drift = dfx.ODETerm(lambda t, h, u: self.vector_field(t, h, u))
         if key is None:
             terms = drift
         else:
-            bm = dfx.VirtualBrownianTree(0.0, t1, tol=dt / 8, shape=h0.shape, key=key)
+            bm = dfx.VirtualBrownianTree(0.0, n_time * dt, tol=dt / 8, shape=h0.shape, key=key)
             g = self.diffusion()
             # Independent noise per unit: a diagonal diffusion operator.
-            diffusion = dfx.ControlTerm(lambda t, h, args: lx.DiagonalLinearOperator(g), bm)
+            diffusion = dfx.ControlTerm(lambda t, h, u: lx.DiagonalLinearOperator(g), bm)
             terms = dfx.MultiTerm(drift, diffusion)
-        ts = dt * jnp.arange(1, n_time + 1)
-        sol = dfx.diffeqsolve(
-            terms,
-            solver,
-            t0=0.0,
-            t1=t1,
-            dt0=dt0,
-            y0=h0,
-            saveat=dfx.SaveAt(ts=ts),
-            stepsize_controller=stepsize_controller,
-            adjoint=adjoint,
-            max_steps=max_steps,
-        )
-        states = sol.ys
+
+        def interval(h, xs):
+            k, u = xs
+            sol = dfx.diffeqsolve(
+                terms,
+                solver,
+                t0=k * dt,
+                t1=(k + 1) * dt,
+                dt0=dt0,
+                y0=h,
+                args=u,
+                saveat=dfx.SaveAt(t1=True),
+                stepsize_controller=stepsize_controller,
+                adjoint=adjoint,
+                max_steps=max_steps,
+            )
+            h = sol.ys[-1]
+            return h, h
+
+        _, states = jax.lax.scan(interval, h0, (jnp.arange(n_time), inputs))
         outputs = jax.vmap(self.readout)(states)
         return Trajectory(state=states, output=outputs)

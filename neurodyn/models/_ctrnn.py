@@ -4,6 +4,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .. import _checks
@@ -106,9 +107,16 @@ class CTRNN(AbstractContinuousRNN):
             low_open=True, high_open=True, fix="Pass the fraction of excitatory neurons, e.g. 0.8.",
         )
 
+        density = _check_connectivity(owner, connectivity, n)
+
         k_rec, k_in, k_b, k_out, k_bout, k_mask = jr.split(key, 6)
         W = _init.recurrent(self.init, k_rec, (n, n), gain=self.gain)
-        self.mask = _connectivity_mask(owner, connectivity, n, k_mask)
+        if density is not None:
+            self.mask = (jr.uniform(k_mask, (n, n)) < density).astype(density.dtype)
+        elif connectivity is not None:
+            self.mask = jnp.asarray(connectivity, dtype=float)
+        else:
+            self.mask = None
         if self.dale:
             n_exc = jnp.round(jnp.asarray(excitatory_fraction, dtype=float) * n)
             self.sign = jnp.where(jnp.arange(n) < n_exc, 1.0, -1.0)
@@ -187,11 +195,11 @@ class CTRNN(AbstractContinuousRNN):
         return eqx.tree_at(lambda m: m.tau, self, jnp.maximum(self.tau, self.dt))
 
 
-def _connectivity_mask(owner: str, connectivity, n: int, key) -> Array | None:
-    """None, a random mask of the given density, or the user's explicit 0/1 array."""
+def _check_connectivity(owner: str, connectivity, n: int):
+    """Validate `connectivity`; return it as a density array, or None if not a density."""
     if connectivity is None:
         return None
-    if isinstance(connectivity, bool) or isinstance(connectivity, str):
+    if isinstance(connectivity, (bool, str)):
         raise TypeError(
             f"{owner}: connectivity must be None, a density in (0, 1] or a ({n}, {n}) 0/1 "
             f"array, got {connectivity!r}."
@@ -201,18 +209,17 @@ def _connectivity_mask(owner: str, connectivity, n: int, key) -> Array | None:
             owner, "connectivity", connectivity, low=0.0, high=1.0, low_open=True,
             fix="A density is the fraction of connections kept; use 1.0 (or None) for all.",
         )
-        density = jnp.asarray(connectivity, dtype=float)
-        return jr.bernoulli(key, density, (n, n)).astype(density.dtype)
+        return jnp.asarray(connectivity, dtype=float)
     if jnp.shape(connectivity) != (n, n):
         raise ValueError(
             f"{owner}: an explicit connectivity mask must have shape ({n}, {n}) "
             f"(hidden, hidden_in), got shape {jnp.shape(connectivity)}."
         )
     if _checks.is_concrete(connectivity):
-        values = jnp.asarray(connectivity)
-        if not bool(jnp.all((values == 0) | (values == 1))):
+        values = np.unique(np.asarray(connectivity))
+        if not np.all((values == 0) | (values == 1)):
             raise ValueError(
-                f"{owner}: an explicit connectivity mask must contain only 0 and 1, got values "
-                f"{sorted(set(jnp.unique(values).tolist()))[:5]}."
+                f"{owner}: an explicit connectivity mask must contain only 0 and 1, got "
+                f"values {[float(v) for v in values if v not in (0, 1)][:5]}."
             )
-    return jnp.asarray(connectivity, dtype=float)
+    return None

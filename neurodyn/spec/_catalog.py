@@ -43,8 +43,8 @@ MODEL_RANGES = {
         "gain": _NONNEG,
         "gamma": _POS,
     },
-    "GRU": {"hidden_size": _POS_INT, "noise_std": _NONNEG, "init": {"choices": ("gain", "uniform")}},
-    "LSTM": {"hidden_size": _POS_INT, "noise_std": _NONNEG, "init": {"choices": ("gain", "uniform")}},
+    "GRU": {"hidden_size": _POS_INT, "noise_std": _NONNEG, "init": {"choices": ("gain", "uniform")}, "gain": _NONNEG},
+    "LSTM": {"hidden_size": _POS_INT, "noise_std": _NONNEG, "init": {"choices": ("gain", "uniform")}, "gain": _NONNEG},
     "LowRankRNN": {
         "hidden_size": _POS_INT,
         "rank": _POS_INT,

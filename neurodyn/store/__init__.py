@@ -2,39 +2,32 @@
 group, analysis results, and the bookkeeping that makes writing it crash-safe (done
 markers, region locks, checkpoints). See `_layout.py` for the directory layout."""
 
-from ._checkpoint import (
-    load_checkpoint as load_checkpoint,
-    read_checkpoint_meta as read_checkpoint_meta,
-    remove_checkpoint as remove_checkpoint,
-    save_checkpoint as save_checkpoint,
-)
+from ._checkpoint import load_checkpoint as load_checkpoint
+from ._checkpoint import read_checkpoint_meta as read_checkpoint_meta
+from ._checkpoint import remove_checkpoint as remove_checkpoint
+from ._checkpoint import save_checkpoint as save_checkpoint
 from ._encoding import fill_value as fill_value
-from ._groups import (
-    append_members as append_members,
-    read_group as read_group,
-    write_dataset as write_dataset,
-)
+from ._groups import append_members as append_members
+from ._groups import create_group as create_group
+from ._groups import read_group as read_group
+from ._groups import write_dataset as write_dataset
 from ._layout import region_name as region_name
-from ._locks import (
-    LockedError as LockedError,
-    RegionLock as RegionLock,
-    RegionLockError as RegionLockError,
-    StaleLockError as StaleLockError,
-    live_locks as live_locks,
-    region_lock as region_lock,
-)
-from ._members import read_members as read_members, write_members as write_members
-from ._regions import (
-    done_regions as done_regions,
-    is_done as is_done,
-    mark_done as mark_done,
-    write_region as write_region,
-)
-from ._store import (
-    MIGRATIONS as MIGRATIONS,
-    Store as Store,
-    create_store as create_store,
-    open_store as open_store,
-    set_complete as set_complete,
-    update_attrs as update_attrs,
-)
+from ._locks import LockedError as LockedError
+from ._locks import RegionLock as RegionLock
+from ._locks import RegionLockError as RegionLockError
+from ._locks import StaleLockError as StaleLockError
+from ._locks import coordinator_lock as coordinator_lock
+from ._locks import live_locks as live_locks
+from ._locks import region_lock as region_lock
+from ._members import read_members as read_members
+from ._members import write_members as write_members
+from ._regions import done_regions as done_regions
+from ._regions import is_done as is_done
+from ._regions import mark_done as mark_done
+from ._regions import write_region as write_region
+from ._store import MIGRATIONS as MIGRATIONS
+from ._store import Store as Store
+from ._store import create_store as create_store
+from ._store import open_store as open_store
+from ._store import set_complete as set_complete
+from ._store import update_attrs as update_attrs

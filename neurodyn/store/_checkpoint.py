@@ -144,8 +144,10 @@ def _decode(entry: dict[str, Any], data: np.ndarray | None, like: Any, where: st
     else:
         if entry.get("raw"):
             data = data.view(jnp.dtype(entry["dtype"])).reshape(shape)
-        if isinstance(like, (np.ndarray, np.generic)):
-            return np.asarray(data).reshape(shape)
+        if isinstance(like, np.generic):
+            return data.reshape(shape)[()]
+        if isinstance(like, np.ndarray):
+            return data.reshape(shape)
         value = jnp.asarray(data)
     sharding = getattr(like, "sharding", None)
     return value if sharding is None else jax.device_put(value, sharding)

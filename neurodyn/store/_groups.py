@@ -18,10 +18,21 @@ def _check_member_dim(group: str, ds: xr.Dataset) -> None:
         )
 
 
-def create_group(root: Path, group: str, template: xr.Dataset) -> None:
-    """Create `group` at full size from `template` (see `placeholders`); writes no chunk
-    of a member-dimensioned data variable, so unwritten members read as the fill value."""
+def create_group(store_path: StorePath, group: str, template: xr.Dataset) -> None:
+    """Create a group at full size from a template, for `write_region` to fill.
+
+    `create_store` does this for the sweep's groups; an analysis that writes its result
+    member chunk by member chunk calls it for e.g. `"analyses/fixed_points"`. As in
+    `create_store`, coordinates and variables without a `member` dimension are written
+    now; member-dimensioned data variables are created unwritten (NaN, -1, False, ""),
+    one member per chunk, and read as their fill value until a region is written.
+    """
+    root = local_root(store_path)
     path = group_path(group)
+    if group_exists(root, path):
+        raise FileExistsError(
+            f"Store {str(root)!r} already holds {path!r}; remove it or write elsewhere."
+        )
     _check_member_dim(path, template)
     ds, encoding = placeholders(template)
     ds.to_zarr(
@@ -133,4 +144,6 @@ def member_count(root: Path, group: str) -> int:
         names = list(array.metadata.dimension_names or ())
         if MEMBER_DIM in names:
             return int(array.shape[names.index(MEMBER_DIM)])
-    raise ValueError(f"Group {group_path(group)!r} has no variable with a {MEMBER_DIM!r} dimension.")
+    raise ValueError(
+        f"Group {group_path(group)!r} has no variable with a {MEMBER_DIM!r} dimension."
+    )

@@ -10,6 +10,7 @@ run.zarr/
   analyses/<name>/               analysis results, replaced whole
   _regions/<group>/<region>.done done markers (JSON), written last; resume trusts only them
   _locks/<group>/<region>.lock   region locks (JSON: host, pid, started, heartbeat)
+  _locks/coordinator.lock        the lock of the process writing members and root attributes
   _checkpoints/<group>/<region>/ training-state checkpoints (one .npz, replaced atomically)
   _staging/                      complete copies waiting to be swapped in (members, analyses)
 ```
@@ -31,7 +32,7 @@ import os
 import re
 from pathlib import Path
 
-from .._checks import closest
+from neurodyn._checks import closest
 
 ROOT_ATTR = "neurodyn"
 MEMBERS = "members"
@@ -41,6 +42,7 @@ REGIONS = "_regions"
 LOCKS = "_locks"
 CHECKPOINTS = "_checkpoints"
 STAGING = "_staging"
+COORDINATOR = "coordinator.lock"
 MEMBER_DIM = "member"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -114,8 +116,10 @@ def list_children(root: Path, parent: str) -> list[str]:
     return sorted(p.name for p in base.iterdir() if (p / "zarr.json").is_file())
 
 
-def unknown_group(root: Path, group: str) -> ValueError:
+def unknown_group(root: Path, group: str) -> Exception:
     """The error for a group that is not in the store, naming those that are."""
+    if not (root / "zarr.json").is_file():
+        return FileNotFoundError(f"No neurodyn store at {str(root)!r}.")
     path = group_path(group)
     parent, _, name = path.rpartition("/")
     options = list_children(root, parent)

@@ -19,12 +19,11 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ._files import PARTIAL, atomic_write_bytes, dumps, hostname, now_iso, pid_alive, write_temp
-from ._layout import LOCKS, StorePath, group_path, local_root, lock_path
+from ._layout import COORDINATOR, LOCKS, StorePath, group_path, local_root, lock_path
 
 
 class RegionLockError(RuntimeError):
@@ -57,7 +56,9 @@ def assess(path: Path, info: dict[str, Any] | None, *, stale_after_s: float) -> 
         return live, f"an unreadable lock file (last modified {age:.0f} s ago)"
     host, pid = info.get("host"), int(info.get("pid", -1))
     age = time.time() - float(info.get("heartbeat", 0.0))
-    who = f"process {pid} on host {host!r} (started {info.get('started')}, heartbeat {age:.0f} s ago)"
+    who = (
+        f"process {pid} on host {host!r} (started {info.get('started')}, heartbeat {age:.0f} s ago)"
+    )
     if host == hostname():
         if not pid_alive(pid):
             return False, f"{who}, which is no longer running"
@@ -157,44 +158,20 @@ class RegionLock:
             )
 
 
-@contextlib.contextmanager
-def region_lock(
-    store_path: StorePath,
-    group: str,
-    region: str,
-    *,
-    heartbeat_s: float = 5.0,
-    stale_after_s: float = 60.0,
-    break_lock: bool = False,
-) -> Iterator[RegionLock]:
-    """Hold the lock of one region of one group for the duration of a `with` block.
-
-    **Arguments:**
-
-    - `heartbeat_s`: how often a daemon thread refreshes the lock's heartbeat.
-    - `stale_after_s`: a lock whose heartbeat is older than this counts as stale
-      (locks of this host are judged first by whether their pid still runs).
-    - `break_lock`: clear a stale lock instead of refusing (never a live one).
-
-    **Raises:** `LockedError` when a live process holds the lock; `StaleLockError` when a
-    stale lock is in the way and `break_lock` is False.
-    """
-    root = local_root(store_path)
-    path = lock_path(root, group, region)
-    now = time.time()
+def _acquire(path: Path, where: str, *, stale_after_s: float, break_lock: bool) -> dict:
+    """Create the lock file at `path`, clearing a stale one if allowed; its content."""
     info = {
         "host": hostname(),
         "pid": os.getpid(),
         "started": now_iso(),
-        "heartbeat": now,
+        "heartbeat": time.time(),
         "heartbeat_iso": now_iso(),
         "token": uuid.uuid4().hex,
     }
-    where = f"region {region!r} of group {group_path(group)!r} in {str(root)!r}"
     for _ in range(5):
         try:
             _create(path, dumps(info))
-            break
+            return info
         except FileExistsError:
             pass
         try:
@@ -213,13 +190,60 @@ def region_lock(
                 "run again with --break-lock (break_lock=True) to clear the lock."
             )
         _take_away(path, raw)
-    else:
-        raise LockedError(f"{where}: could not take the lock; other writers keep taking it.")
+    raise LockedError(f"{where}: could not take the lock; other writers keep taking it.")
+
+
+@contextlib.contextmanager
+def _hold(path: Path, where: str, heartbeat_s: float, stale_after_s: float, break_lock: bool):
+    info = _acquire(path, where, stale_after_s=stale_after_s, break_lock=break_lock)
     lock = RegionLock(path, info, heartbeat_s)
     try:
         yield lock
     finally:
         lock.release()
+
+
+def region_lock(
+    store_path: StorePath,
+    group: str,
+    region: str,
+    *,
+    heartbeat_s: float = 5.0,
+    stale_after_s: float = 60.0,
+    break_lock: bool = False,
+) -> contextlib.AbstractContextManager[RegionLock]:
+    """Hold the lock of one region of one group for the duration of a `with` block.
+
+    **Arguments:**
+
+    - `heartbeat_s`: how often a daemon thread refreshes the lock's heartbeat.
+    - `stale_after_s`: a lock whose heartbeat is older than this counts as stale
+      (locks of this host are judged first by whether their pid still runs).
+    - `break_lock`: clear a stale lock instead of refusing (never a live one).
+
+    **Raises:** `LockedError` when a live process holds the lock; `StaleLockError` when a
+    stale lock is in the way and `break_lock` is False.
+    """
+    root = local_root(store_path)
+    where = f"region {region!r} of group {group_path(group)!r} in {str(root)!r}"
+    return _hold(lock_path(root, group, region), where, heartbeat_s, stale_after_s, break_lock)
+
+
+def coordinator_lock(
+    store_path: StorePath,
+    *,
+    heartbeat_s: float = 5.0,
+    stale_after_s: float = 60.0,
+    break_lock: bool = False,
+) -> contextlib.AbstractContextManager[RegionLock]:
+    """Hold the store's coordinator lock (`_locks/coordinator.lock`), like `region_lock`.
+
+    The process that writes the members table and the root attributes holds it, so a
+    second `neurodyn sweep --resume` on the same store is refused while the first runs.
+    """
+    root = local_root(store_path)
+    where = f"the coordinator of {str(root)!r}"
+    return _hold(root / LOCKS / COORDINATOR, where, heartbeat_s, stale_after_s, break_lock)
 
 
 def live_locks(store_path: StorePath, *, stale_after_s: float = 60.0) -> list[str]:

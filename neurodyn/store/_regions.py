@@ -30,13 +30,14 @@ from ._layout import (
 def _check_slice(members: slice, n: int, group: str) -> slice:
     if not isinstance(members, slice):
         raise TypeError(f"members must be a slice such as slice(0, 64), got {members!r}.")
-    start, stop, step = members.indices(n)
-    if step != 1 or members.start is None or members.stop is None or not 0 <= start < stop <= n:
+    start, stop = members.start, members.stop
+    ok = isinstance(start, (int, np.integer)) and isinstance(stop, (int, np.integer))
+    if not ok or members.step not in (None, 1) or not 0 <= start < stop <= n:
         raise ValueError(
             f"member slice {members} is not a non-empty range within the {n} members of "
             f"group {group!r}; use slice(start, stop) with 0 <= start < stop <= {n}."
         )
-    return slice(start, stop)
+    return slice(int(start), int(stop))
 
 
 def write_region(
@@ -120,6 +121,9 @@ def mark_done(
     the time, the member range and `info` (any JSON-able extras, e.g. steps trained).
     """
     root = local_root(store_path)
+    if not group_exists(root, group):
+        raise unknown_group(root, group)
+    members = _check_slice(members, member_count(root, group), group_path(group))
     marker = {
         **owner(),
         "group": group_path(group),

@@ -12,7 +12,8 @@ import equinox as eqx
 import xarray as xr
 import zarr
 
-from .._version import SCHEMA_VERSION, __version__
+from neurodyn._version import SCHEMA_VERSION, __version__
+
 from ._encoding import jsonable
 from ._files import fsync_dir, now_iso, read_json
 from ._groups import create_group, read_group
@@ -28,20 +29,25 @@ MIGRATIONS: dict[int, Callable[[Path], None]] = {}
 
 
 def git_revision() -> str | None:
-    """The commit of the neurodyn source tree ("-dirty" when modified), or None."""
+    """The commit of the neurodyn source checkout ("-dirty" when modified), or None when
+    neurodyn is not running from a git checkout of itself (e.g. installed from a wheel)."""
     source = Path(__file__).resolve().parent
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["git", "-C", str(source), *args], capture_output=True, text=True, timeout=5
+        )
+
     try:
-        rev = subprocess.run(
-            ["git", "-C", str(source), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(source), "diff", "--quiet", "HEAD", "--", "."],
-            capture_output=True, timeout=5,
-        ).returncode
+        top = git("rev-parse", "--show-toplevel")
+        # a wheel installed inside someone else's repository must not report its commit
+        if top.returncode != 0 or Path(top.stdout.strip()) / "neurodyn" / "store" != source:
+            return None
+        rev = git("rev-parse", "HEAD").stdout.strip()
+        dirty = git("diff", "--quiet", "HEAD").returncode != 0
     except (OSError, subprocess.SubprocessError):
         return None
-    return rev + ("-dirty" if dirty else "") if rev else None
+    return (rev + ("-dirty" if dirty else "")) if rev else None
 
 
 def _root_attrs(root: Path) -> dict[str, Any] | None:
@@ -79,8 +85,8 @@ def create_store(
     **Arguments:**
 
     - `attrs`: JSON-able facts for the root attribute "neurodyn", at least `spec` (the
-      spec as a dict) and `seeds`; `version`, `schema_version`, `created`,
-      `git_revision` and `complete=False` are filled in unless given.
+      spec as a dict) and `seeds`. `version`, `schema_version`, `created` and
+      `complete=False` are always set here; `git_revision` is found unless given.
     - `members`: the members table (dim `member`), see `write_members`.
     - `groups`: one template Dataset per group name. Coordinates and variables without
       a `member` dimension are written now with their values; data variables with one
@@ -96,13 +102,13 @@ def create_store(
     if os.path.lexists(root):
         _check_replaceable(root, overwrite)
     neurodyn_attrs = {
+        "spec": None,
+        "seeds": None,
+        "git_revision": git_revision() if "git_revision" not in attrs else None,
+        **dict(attrs),
         "version": __version__,
         "schema_version": SCHEMA_VERSION,
         "created": now_iso(),
-        "git_revision": git_revision() if "git_revision" not in attrs else attrs["git_revision"],
-        "spec": None,
-        "seeds": None,
-        **dict(attrs),
         "complete": False,
     }
     neurodyn_attrs = jsonable(neurodyn_attrs, "attrs")

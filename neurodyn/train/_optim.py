@@ -56,7 +56,8 @@ def _build(name: str, numeric_names: tuple[str, ...], static_items: tuple, clip:
     inner.__signature__ = inspect.Signature(
         [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in names]
     )
-    return optax.inject_hyperparams(inner)
+    placeholders = {n: 1.0 for n in names}
+    return optax.inject_hyperparams(inner)(**placeholders)
 
 
 def make_optimizer(name: str, options: dict, *, clip: bool):
@@ -66,11 +67,7 @@ def make_optimizer(name: str, options: dict, *, clip: bool):
     Numbers are set per member afterwards with `set_hyperparams`.
     """
     numeric, static = split_options(name, options)
-    transform = _build(name, tuple(sorted(numeric)), tuple(sorted(static.items())), clip)
-    placeholders = {k: 1.0 for k in numeric}
-    if clip:
-        placeholders["grad_clip"] = 1.0
-    return transform(learning_rate=1.0, **placeholders)
+    return _build(name, tuple(sorted(numeric)), tuple(sorted(static.items())), clip)
 
 
 def set_hyperparams(opt_state, values: dict):

@@ -111,12 +111,12 @@ class Trainer(eqx.Module):
             opt_state=opt_state,
             task=task,
             key=train_key,
-            step=jnp.array(0),
-            epoch=jnp.array(0),
-            done=jnp.array(False),
-            diverged=jnp.array(False),
-            epochs_below=jnp.array(0),
-            n_steps=jnp.array(config.n_steps),
+            step=jnp.asarray(0, jnp.int32),
+            epoch=jnp.asarray(0, jnp.int32),
+            done=jnp.asarray(False),
+            diverged=jnp.asarray(False),
+            epochs_below=jnp.asarray(0, jnp.int32),
+            n_steps=jnp.asarray(config.n_steps, jnp.int32),
             loss_threshold=jnp.asarray(
                 jnp.inf if config.loss_threshold is None else config.loss_threshold, f
             ),

@@ -1,0 +1,307 @@
+"""Driving runs, autocorrelation estimators and exponential fits against exact answers.
+
+Processes with known timescales: an AR(1) x_t = a x_{t−1} + ξ_t has ρ(k) = a^k, so
+τ = −1/ln a steps; an Ornstein–Uhlenbeck process integrated by Euler–Maruyama with step
+dt is the AR(1) with a = 1 − dt/τ, whose τ in time units is −dt/ln(1 − dt/τ) ≈ τ.
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+from jaxtyping import Array, Float
+
+from neurodyn.analysis import (
+    AutocorrelationAccumulator,
+    BinaryInput,
+    GaussianInput,
+    ZeroInput,
+    autocorrelation,
+    autocorrelation_timescales,
+    drive,
+    fit_autocorrelation,
+    population_autocorrelation,
+    summarise_timescales,
+)
+from neurodyn.models import AbstractContinuousRNN, AbstractDiscreteRNN
+
+
+class DiagonalAR(AbstractDiscreteRNN):
+    """h ← a ⊙ h + s ⊙ u: independent AR(1) units, one input channel per unit."""
+
+    a: Float[Array, " hidden"]
+    s: Float[Array, " hidden"]
+    input_size: int = eqx.field(static=True)
+    hidden_size: int = eqx.field(static=True)
+    output_size: int = eqx.field(static=True)
+
+    def __init__(self, a, s=None):
+        self.a = jnp.asarray(a, dtype=float)
+        self.s = jnp.ones_like(self.a) if s is None else jnp.asarray(s, dtype=float)
+        self.input_size = self.hidden_size = self.a.shape[0]
+        self.output_size = 1
+
+    def step(self, state, u, *, key=None):
+        return self.a * state + self.s * u
+
+    def readout(self, state):
+        return jnp.sum(state, keepdims=True)
+
+
+class DiagonalOU(AbstractContinuousRNN):
+    """dh = −h/τ dt + σ dW per unit (no input): an Ornstein–Uhlenbeck process."""
+
+    tau: Float[Array, " hidden"]
+    sigma: Float[Array, ""]
+    input_size: int = eqx.field(static=True)
+    hidden_size: int = eqx.field(static=True)
+    output_size: int = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    solver: str = eqx.field(static=True)
+
+    def __init__(self, tau, dt, sigma=1.0):
+        self.tau = jnp.asarray(tau, dtype=float)
+        self.sigma = jnp.asarray(sigma, dtype=float)
+        self.input_size, self.hidden_size, self.output_size = 1, self.tau.shape[0], 1
+        self.dt, self.solver = dt, "euler"
+
+    def vector_field(self, t, state, u):
+        return -state / self.tau
+
+    def diffusion(self):
+        return self.sigma * jnp.ones(self.hidden_size)
+
+    def readout(self, state):
+        return state[:1]
+
+
+def _ar_taus(taus, copies):
+    return np.repeat(np.asarray(taus, dtype=float), copies)
+
+
+# --- drive -----------------------------------------------------------------------------
+
+
+def test_drive_records_the_model_run():
+    """A recorded run equals the model's own trajectory under the same inputs."""
+    model = DiagonalAR(jnp.array([0.5, 0.9]))
+    run = drive(model, GaussianInput(1.0), 250, burn_in=0, key=jr.key(0), chunk_size=64)
+    assert run.shape == (1, 250, 2)
+    # Rebuild the inputs from the increments: u_t = h_t − a h_{t−1}.
+    h = np.asarray(run[0])
+    u = h - np.asarray(model.a) * np.concatenate([np.zeros((1, 2)), h[:-1]])
+    traj = model(jnp.asarray(u))
+    np.testing.assert_allclose(traj.state, h, rtol=1e-5, atol=1e-5)
+
+
+def test_drive_chunking_and_burn_in_do_not_change_statistics_shape():
+    model = DiagonalAR(jnp.full(3, 0.8))
+    run = drive(model, ZeroInput(), 37, burn_in=5, key=jr.key(1), chunk_size=10, n_trials=2)
+    assert run.shape == (2, 37, 3)
+    assert np.all(np.asarray(run) == 0.0)
+
+
+def test_binary_input_draws_p_per_trial():
+    """With p=None each trial has its own input rate."""
+    model = DiagonalAR(jnp.zeros(1))  # h_t = u_t: the recorded run is the input itself
+    run = np.asarray(drive(model, BinaryInput(), 4000, key=jr.key(2), n_trials=6))
+    assert set(np.unique(run)) <= {0.0, 1.0}
+    rates = run.mean(axis=(1, 2))
+    assert rates.std() > 0.1  # p ~ U(0, 1) differs across trials
+    fixed = np.asarray(drive(model, BinaryInput(0.3), 4000, key=jr.key(2), n_trials=3))
+    np.testing.assert_allclose(fixed.mean(axis=(1, 2)), 0.3, atol=5 * np.sqrt(0.21 / 4000))
+
+
+def test_drive_validates_arguments():
+    model = DiagonalAR(jnp.zeros(1))
+    with pytest.raises(ValueError, match="record='rate' is not one of"):
+        drive(model, ZeroInput(), 10, key=jr.key(0), record="rate")
+    with pytest.raises(ValueError, match="n_steps must be an integer >= 1"):
+        drive(model, ZeroInput(), 0, key=jr.key(0))
+    with pytest.raises(TypeError, match="input_process must be an AbstractInputProcess"):
+        drive(model, "binary", 10, key=jr.key(0))
+
+
+# --- autocorrelation -------------------------------------------------------------------
+
+
+def _brute_force(x, max_lag):
+    """The estimator written out: per trial, mean-subtracted, / (n − k), / C(0)."""
+    x = np.asarray(x, dtype=np.float64)
+    out = []
+    for trial in x:
+        xm = trial - trial.mean(0)
+        n = len(xm)
+        c = np.stack([(xm[: n - k] * xm[k:]).sum(0) / (n - k) for k in range(max_lag + 1)])
+        out.append(c / c[0])
+    return np.mean(out, axis=0)
+
+
+def test_autocorrelation_matches_brute_force():
+    x = jr.normal(jr.key(3), (3, 500, 4)) + jnp.array([0.0, 5.0, -2.0, 100.0])
+    np.testing.assert_allclose(autocorrelation(x, 40), _brute_force(x, 40), atol=2e-5)
+    pop = population_autocorrelation(x, 40)
+    np.testing.assert_allclose(pop, _brute_force(x.sum(-1, keepdims=True), 40)[:, 0], atol=2e-5)
+
+
+@pytest.mark.parametrize("chunk", [7, 50, 64, 1000])
+def test_streaming_equals_full_series(chunk):
+    """Chunks shorter than max_lag, chunks not dividing n, one chunk: all equal the full
+    estimator; shifted means (cancellation) included. Exact in float64."""
+    with jax.enable_x64(True):
+        x = jr.normal(jr.key(4), (1003, 5), dtype=jnp.float64)
+        x = x.at[:, 1].add(1e3).at[:, 2].set(jnp.cumsum(x[:, 2]) * 0.05 + 7.0)
+        acc = AutocorrelationAccumulator(30)
+        state = acc.init(5, x.dtype)
+        for start in range(0, x.shape[0], chunk):
+            state = acc.update(state, x[start : start + chunk])
+        rho, pop = acc.finalize(state)
+        np.testing.assert_allclose(rho, autocorrelation(x, 30), atol=1e-11)
+        np.testing.assert_allclose(pop, population_autocorrelation(x, 30), atol=1e-11)
+
+
+def test_streaming_through_drive_equals_full_series_float32():
+    """drive(accumulator=…) streams the very run drive() would return."""
+    model = DiagonalAR(jnp.array([0.3, 0.9, 0.99]), jnp.array([1.0, 0.1, 1.0]))
+    kwargs = dict(burn_in=100, key=jr.key(5), chunk_size=300, n_trials=2)
+    run = drive(model, BinaryInput(), 2000, **kwargs)
+    rho, pop = drive(model, BinaryInput(), 2000, accumulator=AutocorrelationAccumulator(50), **kwargs)
+    for t in range(2):
+        np.testing.assert_allclose(rho[t], autocorrelation(run[t], 50), atol=2e-5)
+        np.testing.assert_allclose(pop[t], population_autocorrelation(run[t], 50), atol=2e-5)
+
+
+def test_constant_units_have_no_autocorrelation():
+    x = jnp.stack([jnp.zeros(200), jnp.full(200, 0.1), jr.normal(jr.key(6), (200,))], axis=1)
+    rho = autocorrelation(x, 10)
+    assert np.all(np.isnan(rho[:, :2])) and np.all(np.isfinite(rho[:, 2]))
+    acc = AutocorrelationAccumulator(10, population=False)
+    state = acc.update(acc.update(acc.init(3), x[:77]), x[77:])
+    rho_s, none = acc.finalize(state)
+    assert none is None
+    np.testing.assert_array_equal(np.isnan(rho_s), np.isnan(rho))
+
+
+def test_autocorrelation_validates_max_lag():
+    with pytest.raises(ValueError, match="max_lag=20 must be smaller than the number of time steps"):
+        autocorrelation(jnp.zeros((20, 2)), 20)
+
+
+# --- fits ------------------------------------------------------------------------------
+
+K = jnp.arange(31.0)
+
+
+def test_exact_single_exponentials_choose_single():
+    taus = jnp.array([0.5, 2.0, 7.0, 25.0, 200.0])
+    fit = fit_autocorrelation(jnp.exp(-K[:, None] / taus))
+    np.testing.assert_array_equal(fit.choice, 0)
+    np.testing.assert_allclose(fit.tau_net, taus, rtol=1e-4)
+    np.testing.assert_allclose(fit.amplitude_single, 1.0, rtol=1e-4)
+
+
+def test_noisy_single_exponential_mostly_chooses_single():
+    """With i.i.d. noise the double model's extra parameter lowers the RSS by about one
+    point's worth; AIC's +2 penalty rejects it unless χ²₁ > 2 (probability 0.157)."""
+    noise = 0.01 * jr.normal(jr.key(7), (31, 400))
+    rho = (jnp.exp(-K / 4.0)[:, None] + noise).at[0].set(1.0)
+    fit = fit_autocorrelation(rho)
+    single = np.asarray(fit.choice == 0)
+    assert single.mean() > 0.75  # expected 0.84; 400 draws: 5 standard errors above 0.75
+    np.testing.assert_allclose(np.median(np.asarray(fit.tau_single)), 4.0, rtol=0.02)
+
+
+def test_mixture_chooses_double_and_the_slower_tau():
+    weights, fast, slow = jnp.array([0.7, 0.5, 0.3]), jnp.array([1.0, 2.0, 0.5]), jnp.array([10.0, 20.0, 6.0])
+    rho = weights * jnp.exp(-K[:, None] / fast) + (1 - weights) * jnp.exp(-K[:, None] / slow)
+    noisy = rho + 1e-3 * jr.normal(jr.key(8), rho.shape).at[0].set(0.0)
+    for data, tol in [(rho, 1e-3), (noisy, 0.05)]:
+        fit = fit_autocorrelation(data)
+        np.testing.assert_array_equal(fit.choice, 1)
+        np.testing.assert_allclose(fit.tau_net, slow, rtol=tol)
+        np.testing.assert_allclose(fit.tau_slow, slow, rtol=tol)
+        np.testing.assert_allclose(fit.tau_fast, fast, rtol=5 * tol)
+        np.testing.assert_allclose(fit.amplitude_fast, weights, atol=tol)
+
+
+def test_unfittable_units_are_flagged():
+    rho = jnp.stack([jnp.full(31, jnp.nan), jnp.exp(-K / 3.0)], axis=1)
+    fit = fit_autocorrelation(rho)
+    np.testing.assert_array_equal(fit.choice, [-1, 0])
+    assert np.isnan(fit.tau_net[0]) and np.isnan(fit.curve(K)[:, 0]).all()
+    np.testing.assert_allclose(fit.curve(K)[:, 1], jnp.exp(-K / 3.0), atol=1e-5)
+
+
+def test_fit_validates_arguments():
+    with pytest.raises(ValueError, match="rho must have lags 0 … fit_lag=30"):
+        fit_autocorrelation(jnp.ones((20, 3)))
+    with pytest.raises(ValueError, match="tau_bounds must satisfy"):
+        fit_autocorrelation(jnp.ones((31, 3)), tau_bounds=(5.0, 1.0))
+
+
+def test_summary_excludes_tau_at_most_one():
+    tau = jnp.array([0.5, 1.0, 2.0, 4.0, jnp.nan, 9.0])
+    s = summarise_timescales(tau)
+    assert int(s.n_valid) == 3 and int(s.n_excluded) == 3
+    np.testing.assert_allclose([s.mean, s.median], [5.0, 4.0])
+    batched = jax.vmap(summarise_timescales)(jnp.stack([tau, tau * 2]))
+    np.testing.assert_allclose(batched.mean, [5.0, 10.0])
+
+
+# --- known processes, end to end --------------------------------------------------------
+
+
+def test_ar1_timescales_recovered_within_5_percent():
+    taus = _ar_taus([3.0, 10.0], 4)
+    model = DiagonalAR(jnp.exp(-1.0 / taus))
+    result = autocorrelation_timescales(
+        model, GaussianInput(1.0), n_steps=100_000, burn_in=500, key=jr.key(9),
+        max_lag=40, n_trials=2, chunk_size=5000,
+    )
+    np.testing.assert_allclose(result.fit.tau_net, taus, rtol=0.05)
+    # The summed activity of AR(1) units with equal variances is the mixture of both.
+    assert int(result.population_fit.choice) == 1
+    np.testing.assert_allclose(result.population_fit.tau_net, 10.0, rtol=0.1)
+
+
+def test_ou_timescale_recovered_within_5_percent():
+    """Euler–Maruyama OU (process noise, no input), τ = 0.5 time units, dt = 0.01."""
+    tau, dt = 0.5, 0.01
+    model = DiagonalOU(jnp.full(4, tau), dt)
+    result = autocorrelation_timescales(
+        model, ZeroInput(), n_steps=100_000, burn_in=1000, key=jr.key(10), max_lag=40,
+        n_trials=2, chunk_size=5000, noise=True,
+    )
+    np.testing.assert_allclose(np.asarray(result.fit.tau_net) * dt, tau, rtol=0.05)
+    np.testing.assert_allclose(result.learned_tau, tau / dt)  # in steps
+
+
+def test_mixture_process_selects_double():
+    """x = y₁ + y₂ with independent AR(1) y of equal variance: ρ(k) = ½ a₁^k + ½ a₂^k."""
+    a = jnp.exp(-1.0 / jnp.array([1.5, 12.0]))
+    units = 3
+    model = DiagonalAR(jnp.repeat(a, units), jnp.repeat(jnp.sqrt(1 - a**2), units))
+    record = lambda m, h: h[:units] + h[units:]
+    result = autocorrelation_timescales(
+        model, GaussianInput(1.0), n_steps=100_000, burn_in=500, key=jr.key(11),
+        max_lag=40, n_trials=2, chunk_size=5000, record=record,
+    )
+    np.testing.assert_array_equal(result.fit.choice, 1)
+    np.testing.assert_allclose(result.fit.tau_net, 12.0, rtol=0.05)
+
+
+def test_vmapped_equals_per_member():
+    taus = jnp.array([[2.0, 5.0, 8.0], [3.0, 6.0, 9.0], [1.5, 4.0, 12.0]])
+    models = eqx.filter_vmap(lambda t: DiagonalAR(jnp.exp(-1.0 / t)))(taus)
+    keys = jr.split(jr.key(12), 3)
+    run = lambda m, k: autocorrelation_timescales(
+        m, BinaryInput(), n_steps=3000, burn_in=100, key=k, max_lag=30, chunk_size=500
+    )
+    batched = eqx.filter_vmap(run)(models, keys)
+    for i in range(3):
+        one = run(DiagonalAR(jnp.exp(-1.0 / taus[i])), keys[i])
+        np.testing.assert_allclose(batched.autocorrelation[i], one.autocorrelation, atol=1e-6)
+        np.testing.assert_array_equal(batched.fit.choice[i], one.fit.choice)
+        np.testing.assert_allclose(batched.fit.tau_net[i], one.fit.tau_net, rtol=1e-4)

@@ -1,0 +1,38 @@
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from neurodyn.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_every_command():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("demo", "tasks", "models"):
+        assert command in result.output
+
+
+def test_tasks_lists_parameters_defaults_and_ranges():
+    result = runner.invoke(app, ["tasks"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "flipflop" in result.output and "n_bits" in result.output
+    assert "int in [1, inf)" in result.output
+
+
+def test_demo_tiny_runs_end_to_end(tmp_path):
+    out = tmp_path / "demo"
+    result = subprocess.run(
+        [sys.executable, "-m", "neurodyn.cli", "demo", "--tiny", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "sign accuracy" in result.stdout
+    for name in ("example_trials.png", "loss_curves.png"):
+        assert (out / name).stat().st_size > 5_000
+    assert str(out) in result.stdout.replace("\n", "")

@@ -1,0 +1,56 @@
+import pytest
+
+from neurodyn.spec import MODELS, OPTIMIZERS, TASKS
+
+
+def test_defaults_filled_and_numbers_coerced():
+    params = TASKS.validate("flipflop", {"n_bits": 2.0, "p": 1})
+    assert params["n_bits"] == 2 and isinstance(params["n_bits"], int)
+    assert params["p"] == 1.0 and isinstance(params["p"], float)
+    assert params["n_time"] == 100 and params["pulse_width"] == 1
+
+
+def test_models_build_by_name_with_task_sizes():
+    import jax.random as jr
+
+    model = MODELS.build("ctrnn", {"hidden_size": 5, "tau": 2}, input_size=3, output_size=2, key=jr.key(0))
+    assert (model.input_size, model.hidden_size, model.output_size) == (3, 5, 2)
+    assert float(model.tau[0]) == 2.0
+
+
+def test_custom_class_by_import_path():
+    entry = TASKS.get("neurodyn.tasks:FlipFlop")
+    assert entry.cls.__name__ == "FlipFlop"
+    assert TASKS.validate("neurodyn.tasks:FlipFlop", {"n_bits": 4})["n_bits"] == 4
+
+
+@pytest.mark.parametrize(
+    "registry, name, params, match",
+    [
+        (TASKS, "flipflp", {}, r"unknown task 'flipflp'.*Did you mean 'flipflop'\?"),
+        (TASKS, "flipflop", {"n_bit": 3}, r"unknown parameter 'n_bit'\. Did you mean 'n_bits'\?"),
+        (TASKS, "flipflop", {"n_bits": 0}, r"flipflop\.n_bits=0 is out of range; allowed: int in \[1, inf\)"),
+        (TASKS, "flipflop", {"n_bits": 2.5}, r"n_bits=2\.5 must be a whole number"),
+        (TASKS, "flipflop", {"p": 1.5}, r"flipflop\.p=1\.5 is out of range; allowed: float in \(0, 1\]"),
+        (TASKS, "flipflop", {"p": "high"}, r"p='high' must be a number \(float\)"),
+        (MODELS, "ctrn", {}, r"unknown model 'ctrn'.*Did you mean 'ctrnn'\?"),
+        (MODELS, "ctrnn", {"hidden_size": -4}, r"ctrnn\.hidden_size=-4 is out of range"),
+        (MODELS, "ctrnn", {"tau": 0.0}, r"ctrnn\.tau=0\.0 is out of range; allowed: float in \(0, inf\)"),
+        (MODELS, "ctrnn", {"activation": "tanhh"}, r"activation='tanhh' is not allowed.*Did you mean 'tanh'\?"),
+        (MODELS, "ctrnn", {"input_size": 3}, r"unknown parameter 'input_size'"),
+        (OPTIMIZERS, "adma", {}, r"unknown optimizer 'adma'.*Did you mean 'adam'\?"),
+        (OPTIMIZERS, "sgd", {"momentum": 2.0}, r"sgd\.momentum=2\.0 is out of range"),
+        (TASKS, "no_such_module_xyz:Task", {}, r"cannot import module 'no_such_module_xyz'"),
+        (TASKS, "neurodyn.tasks:NoSuchTask", {}, r"has no attribute 'NoSuchTask'"),
+    ],
+)
+def test_bad_specs_name_the_field_and_the_fix(registry, name, params, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        registry.validate(name, params)
+
+
+def test_every_registered_parameter_has_a_description_or_range():
+    for registry in (MODELS, TASKS):
+        for name, entry in registry.entries().items():
+            for p in entry.user_params():
+                assert p.doc or p.choices or p.low is not None or p.kind in ("bool", "str"), (name, p.name)
