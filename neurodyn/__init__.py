@@ -3,4 +3,7 @@ store them in zarr, and reverse-engineer them."""
 
 from ._types import Trajectory as Trajectory, Trial as Trial
 from ._version import __version__ as __version__
+from .spec import SweepSpec as SweepSpec
+from .store import SweepStore as SweepStore, open_sweep as open_sweep
+from .sweep import SweepResult as SweepResult, run_sweep as run_sweep
 from .train import History as History, TrainConfig as TrainConfig, fit as fit

@@ -25,6 +25,79 @@ def demo(
     run_demo(out, tiny=tiny, console=console)
 
 
+@app.command()
+def sweep(
+    spec: str = typer.Argument(..., help="The sweep spec, a TOML file with [task], [model], [train], [sweep]."),
+    out: str = typer.Option(..., "--out", help="The store to write (a directory, e.g. run.zarr)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted or grown sweep."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing store."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show members, groups and memory; train nothing."),
+    devices: int = typer.Option(None, "--devices", help="Shard members over the first N devices."),
+    break_lock: bool = typer.Option(False, "--break-lock", help="Clear locks left by a killed process."),
+):
+    """Train every network of a sweep, many at a time, into one store."""
+    from .sweep import run_sweep
+
+    with _clear_errors():
+        result = run_sweep(
+            spec, out, resume=resume, overwrite=overwrite, dry_run=dry_run, devices=devices,
+            break_lock=break_lock, console=console,
+        )
+    if not dry_run:
+        _print_members(result.members, title=f"{out}: {result.members.sizes['member']} members")
+
+
+@app.command()
+def info(store: str = typer.Argument(..., help="A store written by `neurodyn sweep`.")):
+    """Print a store's members table, its groups and the analyses it holds."""
+    from .store import open_sweep
+
+    with _clear_errors():
+        s = open_sweep(store)
+        members = s.members
+    _print_members(members, title=f"{store}: {members.sizes['member']} members, groups {s.groups}")
+    state = "complete" if s.complete else "incomplete (resume with `neurodyn sweep SPEC --out STORE --resume`)"
+    console.print(f"sweep: {state}; neurodyn {s.attrs.get('version')}, schema {s.attrs.get('schema_version')}")
+    console.print("analyses: " + (", ".join(s.analyses) if s.analyses else "none yet"))
+
+
+def _print_members(members, *, title: str, max_rows: int = 60):
+    import numpy as np
+
+    table = Table(title=title)
+    hyper = [c for c in members.coords if c != "member"]
+    cols = ["member", *hyper, "group", "status", "final_loss", "final_metric", "steps_trained"]
+    for c in cols:
+        table.add_column(c, justify="right")
+    n = members.sizes["member"]
+    for i in range(min(n, max_rows)):
+        row = []
+        for c in cols:
+            v = np.asarray(members[c].values)[i]
+            row.append(f"{v:.3g}" if isinstance(v, (float, np.floating)) else str(v))
+        table.add_row(*row)
+    if n > max_rows:
+        table.add_row(f"… {n - max_rows} more", *[""] * (len(cols) - 1))
+    console.print(table)
+
+
+class _clear_errors:
+    """Turn user errors into a one-line message and exit code 2 (no traceback)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, err, tb):
+        if typ is None:
+            return False
+        from .store import RegionLockError
+
+        if issubclass(typ, (ValueError, TypeError, FileNotFoundError, FileExistsError, KeyError, RegionLockError)):
+            console.print(f"[bold red]error:[/bold red] {err}")
+            raise typer.Exit(code=2)
+        return False
+
+
 @app.command("tasks")
 def list_tasks():
     """List the tasks with their parameters, defaults and allowed ranges."""

@@ -31,3 +31,5 @@ from ._store import create_store as create_store
 from ._store import open_store as open_store
 from ._store import set_complete as set_complete
 from ._store import update_attrs as update_attrs
+from ._sweep_store import SweepStore as SweepStore
+from ._sweep_store import open_sweep as open_sweep

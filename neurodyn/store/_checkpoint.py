@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
+from .._faults import crash_point
 from ._encoding import jsonable
 from ._files import fsync_dir, remove_partials, temp_name
 from ._layout import StorePath, checkpoint_dir, local_root
@@ -105,6 +106,7 @@ def save_checkpoint(
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        crash_point("checkpoint_write")
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

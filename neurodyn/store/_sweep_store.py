@@ -1,0 +1,209 @@
+"""`open_sweep`: read a sweep's store back as tables, datasets, models and simulations."""
+
+import json
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import xarray as xr
+
+from .. import _checks
+from ._groups import read_group
+from ._members import read_members
+from ._store import open_store
+
+
+class SweepStore:
+    """A sweep's store opened for reading.
+
+    - `.members`: the members table (hyperparameters are coordinates on `member`).
+    - `.group(name)`: one group's Dataset, lazily loaded (dask).
+    - `.select(**values)`: member indices whose hyperparameters equal `values`.
+    - `.trajectories(**values)`: evaluation-batch states and outputs of those members.
+    - `.model(member)`: the trained Equinox model, rebuilt from stored parameters.
+    - `.simulate(member, inputs=... | task=...)`: re-run a stored model on chosen trials.
+    - `.analyses` / `.analysis(name)`: results that analyses wrote into the store.
+
+    A store may be opened while a sweep is still writing it; unwritten members read
+    as NaN and have status "pending".
+    """
+
+    def __init__(self, path):
+        self._store = open_store(path)
+        self.path = self._store.path
+
+    def __repr__(self):
+        m = self.members
+        status = {s: int((m["status"] == s).sum()) for s in np.unique(np.asarray(m["status"].values))}
+        return f"SweepStore({str(self.path)!r}, members={m.sizes['member']}, groups={self.groups}, status={status})"
+
+    @property
+    def attrs(self) -> dict:
+        return self._store.attrs
+
+    @property
+    def spec(self):
+        from ..spec import SweepSpec
+
+        return SweepSpec.from_dict(self.attrs["spec"])
+
+    @property
+    def complete(self) -> bool:
+        return bool(self._store.complete)
+
+    @property
+    def members(self) -> xr.Dataset:
+        return read_members(self.path)
+
+    @property
+    def groups(self) -> list[str]:
+        return list(self._store.groups)
+
+    @property
+    def analyses(self) -> list[str]:
+        return list(self._store.analyses)
+
+    def group(self, name: str, *, chunks="auto") -> xr.Dataset:
+        """One group's Dataset, loaded lazily (`chunks=None` reads eagerly)."""
+        if name not in self.groups:
+            raise KeyError(f"store {str(self.path)!r} has no group {name!r}; groups: {self.groups}.{_checks.closest(name, self.groups)}")
+        return read_group(self.path, name, chunks=chunks if chunks != "auto" else {})
+
+    def analysis(self, name: str, *, chunks=None) -> xr.Dataset:
+        if name not in self.analyses:
+            raise KeyError(
+                f"store {str(self.path)!r} holds no {name!r} analysis; it holds {self.analyses}. "
+                f"Run e.g. `neurodyn analyze {self.path} --{name.replace('_', '-')}` first."
+            )
+        return read_group(self.path, f"analyses/{name}", chunks=chunks)
+
+    # -- selection ----------------------------------------------------------------------
+    def select(self, **values) -> np.ndarray:
+        """Indices of the members whose hyperparameters equal `values` (floats by isclose)."""
+        table = self.members
+        mask = np.ones(table.sizes["member"], dtype=bool)
+        names = [c for c in table.coords if c != "member"]
+        for name, value in values.items():
+            if name not in table.coords:
+                raise KeyError(
+                    f"no hyperparameter {name!r} in this sweep; its hyperparameters are {names}."
+                    f"{_checks.closest(name, names)}"
+                )
+            column = np.asarray(table[name].values)
+            wanted = np.atleast_1d(value)
+            if column.dtype.kind == "f":
+                hit = np.zeros_like(mask)
+                for w in wanted:
+                    hit |= np.isclose(column, float(w), rtol=1e-9, atol=0.0)
+            else:
+                hit = np.isin(column.astype(str) if column.dtype.kind in "UTO" else column, wanted.astype(column.dtype) if column.dtype.kind not in "UTO" else wanted.astype(str))
+            mask &= hit
+        found = np.nonzero(mask)[0]
+        if len(found) == 0:
+            raise KeyError(f"no member has {values}; see `.members` for the values present.")
+        return np.asarray(table["member"].values)[found]
+
+    def _locate(self, member: int) -> tuple[str, int]:
+        table = self.members
+        ids = np.asarray(table["member"].values)
+        if member not in ids:
+            raise KeyError(f"member {member} is not in this store (members 0–{len(ids) - 1}).")
+        group = str(table["group"].values[int(np.nonzero(ids == member)[0][0])])
+        ds = self.group(group)
+        pos = int(np.nonzero(np.asarray(ds["member"].values) == member)[0][0])
+        return group, pos
+
+    def trajectories(self, **values) -> xr.Dataset:
+        """States and outputs on the evaluation batch for the members matching `values`.
+
+        Members of one group come back as one Dataset; members of several groups are
+        concatenated along `member` when their shapes agree.
+        """
+        members = self.select(**values)
+        table = self.members.set_index(member="member") if "member" in self.members.dims else self.members
+        parts = []
+        groups = {}
+        for m in members:
+            g = str(table["group"].sel(member=m).values)
+            groups.setdefault(g, []).append(int(m))
+        keep = ["state", "output", "inputs", "targets", "mask"]
+        for g, ids in groups.items():
+            ds = self.group(g)
+            sub = ds[[k for k in keep if k in ds]].sel(member=ids)
+            parts.append(sub)
+        out = parts[0] if len(parts) == 1 else xr.concat(parts, dim="member", data_vars="all", coords="minimal")
+        for name in table.coords:
+            if name != "member":
+                out = out.assign_coords({name: ("member", table[name].sel(member=out["member"].values).values)})
+        return out
+
+    # -- models ---------------------------------------------------------------------------
+    def _member_params(self, member: int) -> dict:
+        table = self.members
+        ids = np.asarray(table["member"].values)
+        row = int(np.nonzero(ids == member)[0][0])
+        return json.loads(str(table["params"].values[row]))
+
+    def task(self, member: int):
+        """The member's task, rebuilt from its spec."""
+        from ..spec import TASKS
+
+        params = self._member_params(member)["task"]
+        return TASKS.build(params["name"], {k: v for k, v in params.items() if k != "name"})
+
+    def model(self, member: int, *, which: str = "final"):
+        """The member's model with its stored `final` (or `init`) parameters."""
+        from ..spec import MODELS
+
+        _checks.choice("SweepStore.model", "which", which, ("final", "init"))
+        params = self._member_params(member)
+        task = self.task(member)
+        spec = params["model"]
+        model = MODELS.build(
+            spec["name"],
+            {k: v for k, v in spec.items() if k != "name"},
+            input_size=task.input_size,
+            output_size=task.output_size,
+            key=jr.key(0),
+        )
+        group, pos = self._locate(member)
+        ds = self.group(group).isel(member=pos)
+        prefix = which + "_"
+        for name in [v[len(prefix):] for v in ds.data_vars if v.startswith(prefix)]:
+            value = np.asarray(ds[prefix + name].values)
+            if np.issubdtype(value.dtype, np.floating) and np.isnan(value).all() and value.size:
+                raise ValueError(f"member {member} has not been trained yet (its parameters are unwritten).")
+            old = getattr(model, name)
+            model = eqx.tree_at(lambda m, name=name: getattr(m, name), model, jnp.asarray(value, dtype=old.dtype))
+        return model
+
+    def simulate(self, member: int, inputs=None, *, task=None, n_trials: int = 8, key=None, noise: bool = False):
+        """Run a stored model on `inputs` `[trial, time, input]` (or trials of `task`).
+
+        Without inputs, `n_trials` trials of `task` (default: the member's own task) are
+        drawn with `key`. Returns `(trials or None, Trajectory with a leading trial axis)`.
+        """
+        model = self.model(member)
+        trials = None
+        if inputs is None:
+            task = self.task(member) if task is None else task
+            key = jr.key(0) if key is None else key
+            trials = task.sample_batch(n_trials, key=key)
+            inputs = trials.inputs
+        inputs = jnp.asarray(inputs)
+        if inputs.ndim == 2:
+            inputs = inputs[None]
+        if noise:
+            key = jr.key(1) if key is None else key
+            keys = jr.split(key, inputs.shape[0])
+            traj = jax.vmap(lambda x, k: model(x, key=k))(inputs, keys)
+        else:
+            traj = jax.vmap(lambda x: model(x))(inputs)
+        return trials, traj
+
+
+def open_sweep(path) -> SweepStore:
+    """Open a sweep's store for reading (see `SweepStore`)."""
+    return SweepStore(path)

@@ -1,0 +1,118 @@
+"""What a group's Dataset holds, in the store's dimension vocabulary.
+
+- `loss`, `metric` `(member, step)`: training-batch curves (NaN after a member stopped);
+  `eval_loss`, `eval_metric` `(member, epoch)`: the held-out batch after each epoch.
+- `init_<field>`, `final_<field>`: every array field of the model before and after
+  training, e.g. `final_W_rec (member, hidden, hidden_in)`.
+- `inputs`, `targets`, `mask` `(trial, time, ...)` of the evaluation batch — with a
+  leading `member` axis when task parameters differ across the group's members — and
+  the trained networks' `state (member, trial, time, state)` and `output`.
+- `steps_trained`, `done`, `diverged` `(member,)`.
+"""
+
+import dataclasses
+
+import dask.array as da
+import equinox as eqx
+import numpy as np
+import xarray as xr
+
+#: dims of well-known parameter fields; checked against the actual shapes.
+_KNOWN_DIMS = {
+    "W_rec": ("hidden", "hidden_in"),
+    "W_in": ("hidden", "input"),
+    "b": ("hidden",),
+    "W_out": ("output", "hidden"),
+    "b_out": ("output",),
+    "tau": ("hidden",),
+    "h0": ("state",),
+    "sign": ("hidden_in",),
+    "mask": ("hidden", "hidden_in"),
+    "m": ("hidden", "rank"),
+    "n": ("hidden", "rank"),
+}
+
+
+def _sizes(model, task) -> dict:
+    hidden = model.hidden_size
+    return {
+        "hidden": hidden,
+        "hidden_in": hidden,
+        "input": model.input_size,
+        "output": model.output_size,
+        "state": getattr(model, "state_size", hidden),
+    }
+
+
+def param_fields(model) -> dict[str, np.ndarray]:
+    """The model's array fields by name (None fields left out)."""
+    out = {}
+    for f in dataclasses.fields(model):
+        value = getattr(model, f.name, None)
+        if eqx.is_array(value):
+            out[f.name] = value
+    return out
+
+
+def param_dims(model, name: str, shape: tuple) -> tuple[str, ...]:
+    """Named dims for a parameter: the known names when the shape fits, else generic."""
+    sizes = _sizes(model, None)
+    dims = _KNOWN_DIMS.get(name)
+    if dims is not None and len(dims) == len(shape):
+        if all(sizes.get(d, s) == s for d, s in zip(dims, shape)):
+            return dims
+    return tuple(f"{name}_{i}" for i in range(len(shape)))
+
+
+def _lazy(shape, dtype):
+    return da.zeros(shape, dtype=dtype, chunks=(1, *shape[1:]) if shape else ())
+
+
+def group_template(
+    member_ids: list[int],
+    model,
+    task,
+    n_steps: int,
+    n_epochs: int,
+    eval_trials,
+    *,
+    shared_trials: bool,
+    eval_every: int,
+) -> xr.Dataset:
+    """The full-size, unwritten Dataset of one group (values are only placeholders)."""
+    k = len(member_ids)
+    data = {
+        "loss": (("member", "step"), _lazy((k, n_steps), np.float32)),
+        "metric": (("member", "step"), _lazy((k, n_steps), np.float32)),
+        "eval_loss": (("member", "epoch"), _lazy((k, n_epochs), np.float32)),
+        "eval_metric": (("member", "epoch"), _lazy((k, n_epochs), np.float32)),
+        "steps_trained": (("member",), _lazy((k,), np.int64)),
+        "done": (("member",), _lazy((k,), bool)),
+        "diverged": (("member",), _lazy((k,), bool)),
+    }
+    for name, value in param_fields(model).items():
+        dims = param_dims(model, name, value.shape)
+        for prefix in ("init_", "final_"):
+            data[prefix + name] = (("member", *dims), _lazy((k, *value.shape), np.dtype(value.dtype)))
+    trial, time = eval_trials.inputs.shape[-3:-1]
+    traj_dims = {"inputs": "input", "targets": "output", "mask": "output"}
+    for name, last in traj_dims.items():
+        arr = np.asarray(getattr(eval_trials, name))
+        if shared_trials:
+            data[name] = (("trial", "time", last), arr)
+        else:
+            data[name] = (("member", "trial", "time", last), _lazy((k, trial, time, arr.shape[-1]), arr.dtype))
+    state = getattr(model, "state_size", model.hidden_size)
+    data["state"] = (("member", "trial", "time", "state"), _lazy((k, trial, time, state), np.float32))
+    data["output"] = (("member", "trial", "time", "output"), _lazy((k, trial, time, model.output_size), np.float32))
+    coords = {
+        "member": np.asarray(member_ids, dtype=np.int64),
+        "step": np.arange(1, n_steps + 1, dtype=np.int64),
+        "epoch": np.arange(1, n_epochs + 1, dtype=np.int64),
+        "eval_step": ("epoch", eval_every * np.arange(1, n_epochs + 1, dtype=np.int64)),
+    }
+    ds = xr.Dataset(data, coords=coords)
+    ds["loss"].attrs["description"] = "training-batch loss at each step (NaN after the member stopped)"
+    ds["eval_loss"].attrs["description"] = "loss on the fixed held-out batch after each epoch"
+    ds["state"].attrs["description"] = "full recurrent state on the evaluation batch after training"
+    return ds

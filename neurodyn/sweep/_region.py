@@ -1,0 +1,178 @@
+"""Training one region (a chunk of one group's members) with checkpoints and resume."""
+
+import dataclasses
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+
+from .. import _faults, store
+from ..train import run_chunk_vmapped
+from ..train._group import group_trainer, init_group, unstack
+from ._datasets import param_fields
+from ._plan import BuiltMember, padded_size
+
+
+@dataclasses.dataclass
+class RegionResult:
+    steps: np.ndarray
+    done: np.ndarray
+    diverged: np.ndarray
+    final_loss: np.ndarray
+    final_metric: np.ndarray
+    converged: np.ndarray
+    threshold: bool
+
+
+def _shard(tree, devices):
+    """Place every array with a leading member axis across `devices`."""
+    if devices is None or len(devices) <= 1:
+        return tree
+    mesh = jax.sharding.Mesh(np.asarray(devices), ("member",))
+    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("member"))
+    arrays, static = eqx.partition(tree, eqx.is_array)
+    arrays = jax.tree_util.tree_map(lambda x: jax.device_put(x, sharding), arrays)
+    return eqx.combine(arrays, static)
+
+
+def _history_template(k: int, n_steps: int, n_epochs: int):
+    nan = jnp.float32(jnp.nan)
+    return {
+        "loss": jnp.full((k, n_steps), nan),
+        "metric": jnp.full((k, n_steps), nan),
+        "eval_loss": jnp.full((k, n_epochs), nan),
+        "eval_metric": jnp.full((k, n_epochs), nan),
+    }
+
+
+def train_region(
+    path,
+    group: str,
+    region: slice,
+    built: list[BuiltMember],
+    *,
+    shared_trials: bool,
+    eval_trials,
+    devices=None,
+    checkpoint_every: int = 1,
+    on_progress=None,
+) -> RegionResult:
+    """Train `built` (the region's members) together and write their region of `group`.
+
+    Resumes from the region's checkpoint when there is one. Writes history, parameters
+    and trajectories, then the done marker, then removes the checkpoint.
+    """
+    name = store.region_name(region)
+    n_real = len(built)
+    n_dev = 1 if devices is None else len(devices)
+    k = padded_size(n_real, n_dev)
+    padded = built + [built[-1]] * (k - n_real)
+    models = [b.model for b in padded]
+    configs = [b.config for b in padded]
+    trainer = group_trainer(configs, models)
+    states = init_group(trainer, models, [b.task for b in padded], configs, [b.train_key for b in padded])
+    initial_models = states.model
+    config = configs[0]
+    n_epochs = config.n_epochs
+    n_steps = n_epochs * config.eval_every
+    steps_per_call = trainer.epochs_per_call * config.eval_every
+    n_calls = math.ceil(n_epochs / trainer.epochs_per_call)
+    history = _history_template(k, n_steps, n_epochs)
+    calls_done = 0
+
+    loaded = store.load_checkpoint(path, group, name, like=(states, history))
+    if loaded is not None:
+        (states, history), meta = loaded
+        calls_done = int(meta["calls_done"])
+
+    states = _shard(states, devices)
+    for call in range(calls_done, n_calls):
+        if bool(jnp.all(states.done | states.diverged)):
+            break
+        states, logs = run_chunk_vmapped(trainer, states)
+        s0 = call * steps_per_call
+        e0 = call * trainer.epochs_per_call
+        n_s = min(steps_per_call, n_steps - s0)
+        n_e = min(trainer.epochs_per_call, n_epochs - e0)
+        active = logs.active[:, :n_s]
+        history = {
+            "loss": history["loss"].at[:, s0 : s0 + n_s].set(jnp.where(active, logs.loss[:, :n_s], jnp.nan)),
+            "metric": history["metric"].at[:, s0 : s0 + n_s].set(jnp.where(active, logs.metric[:, :n_s], jnp.nan)),
+            "eval_loss": history["eval_loss"].at[:, e0 : e0 + n_e].set(logs.eval_loss[:, :n_e]),
+            "eval_metric": history["eval_metric"].at[:, e0 : e0 + n_e].set(logs.eval_metric[:, :n_e]),
+        }
+        if on_progress is not None:
+            on_progress(
+                steps=np.asarray(states.step[:n_real]),
+                done=np.asarray(states.done[:n_real]),
+                diverged=np.asarray(states.diverged[:n_real]),
+            )
+        if (call + 1 - calls_done) % checkpoint_every == 0 and call + 1 < n_calls:
+            store.save_checkpoint(path, group, name, (states, history), meta={"calls_done": call + 1})
+            _faults.crash_point("after_checkpoint")
+
+    result = _write_region(path, group, region, states, initial_models, history, n_real, shared_trials, eval_trials, trainer)
+    _faults.crash_point("before_done_marker")
+    store.mark_done(
+        path,
+        group,
+        name,
+        members=region,
+        info={"steps": [int(s) for s in result.steps]},
+    )
+    store.remove_checkpoint(path, group, name)
+    return result
+
+
+def _trajectories(trainer, states, eval_trials, shared: bool):
+    def run(model, trials):
+        return trainer.forward(model, trials, key=None)
+
+    if shared:
+        return eqx.filter_vmap(run, in_axes=(eqx.if_array(0), None))(states.model, eval_trials)
+    return eqx.filter_vmap(run)(states.model, eval_trials)
+
+
+def _write_region(path, group, region, states, initial_models, history, n_real, shared, eval_trials, trainer) -> RegionResult:
+    traj = _trajectories(trainer, states, eval_trials, shared)
+    take = lambda x: np.asarray(x)[:n_real]
+    data = {
+        "loss": (("member", "step"), take(history["loss"])),
+        "metric": (("member", "step"), take(history["metric"])),
+        "eval_loss": (("member", "epoch"), take(history["eval_loss"])),
+        "eval_metric": (("member", "epoch"), take(history["eval_metric"])),
+    }
+    store.write_region(path, group, region, xr.Dataset(data))
+    _faults.crash_point("chunk_write")
+    from ._datasets import param_dims
+
+    template = unstack(states, 1)[0].model if n_real else None
+    data = {
+        "steps_trained": (("member",), take(states.step).astype(np.int64)),
+        "done": (("member",), take(states.done)),
+        "diverged": (("member",), take(states.diverged)),
+        "state": (("member", "trial", "time", "state"), take(traj.state)),
+        "output": (("member", "trial", "time", "output"), take(traj.output)),
+    }
+    if not shared:
+        for name in ("inputs", "targets", "mask"):
+            last = "input" if name == "inputs" else "output"
+            data[name] = (("member", "trial", "time", last), take(getattr(eval_trials, name)))
+    for prefix, models in (("init_", initial_models), ("final_", states.model)):
+        for fname, value in param_fields(models).items():
+            dims = param_dims(template, fname, value.shape[1:])
+            data[prefix + fname] = (("member", *dims), take(value))
+    store.write_region(path, group, region, xr.Dataset(data))
+    eval_loss = take(states.eval_loss)
+    return RegionResult(
+        steps=take(states.step),
+        done=take(states.done),
+        diverged=take(states.diverged),
+        final_loss=eval_loss,
+        final_metric=take(states.eval_metric),
+        converged=take(states.epochs_below) >= max(trainer.patience, 1),
+        threshold=trainer.use_threshold,
+    )

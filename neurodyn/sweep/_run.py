@@ -1,0 +1,367 @@
+"""`run_sweep`: spec in, one labelled store out; crash-safe and resumable."""
+
+import dataclasses
+import json
+import pathlib
+import time
+
+import jax
+import jax.random as jr
+import numpy as np
+import xarray as xr
+
+from .. import _faults, store
+from ..spec import SweepSpec
+from ..train._group import stack
+from ._datasets import group_template
+from ._plan import Plan, build_member, member_identity, plan_sweep
+from ._progress import SweepProgress
+from ._region import train_region
+
+#: The fixed key of every group's evaluation batch (trajectories stored after training).
+EVAL_SEED = 20_240_601
+DEFAULT_TRAJECTORY_TRIALS = 16
+
+
+@dataclasses.dataclass
+class SweepResult:
+    """What `run_sweep` leaves behind: the store's path, the plan and the members table."""
+
+    path: pathlib.Path
+    plan: Plan
+    members: xr.Dataset | None
+
+    def open(self):
+        from ..store import open_sweep
+
+        return open_sweep(self.path)
+
+
+def as_spec(spec) -> SweepSpec:
+    if isinstance(spec, SweepSpec):
+        return spec
+    if isinstance(spec, dict):
+        return SweepSpec.from_dict(spec)
+    if isinstance(spec, (str, pathlib.Path)):
+        return SweepSpec.from_toml(spec)
+    raise TypeError(f"spec must be a SweepSpec, a dict or a path to a TOML file, got {type(spec).__name__}.")
+
+
+def run_sweep(
+    spec,
+    out,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    dry_run: bool = False,
+    devices: int | None = None,
+    break_lock: bool = False,
+    progress: bool = True,
+    console=None,
+) -> SweepResult:
+    """Train every member of a sweep and write one store.
+
+    **Arguments:**
+
+    - `spec`: a `SweepSpec`, a dict with sections task/model/train/sweep, or a TOML path.
+    - `out`: the store's path (a directory, conventionally `*.zarr`).
+    - `resume`: continue an interrupted or grown sweep: finished regions are kept, the
+      others continue from their last checkpoint, new members are added.
+    - `overwrite`: replace an existing store.
+    - `dry_run`: print members, groups, compile units and memory estimates; train nothing.
+    - `devices`: shard each group's members over the first `devices` devices
+      (default: all of `jax.devices()`).
+    - `break_lock`: clear locks left by a killed process (never a live one).
+
+    **Returns:** a `SweepResult`; `.open()` gives the store for reading.
+    """
+    from rich.console import Console
+
+    spec = as_spec(spec)
+    console = console or Console()
+    path = pathlib.Path(out)
+    if resume and overwrite:
+        raise ValueError("choose one of resume=True (--resume) and overwrite=True (--overwrite), not both.")
+    existing = None
+    if resume:
+        existing = store.open_store(path, mode="a")
+    plan = _plan(spec, existing)
+    if dry_run:
+        from ._dryrun import print_plan
+
+        print_plan(plan, console=console)
+        return SweepResult(path, plan, None)
+    device_list = _devices(devices)
+    checkpoint_every = int(spec.sweep.get("checkpoint_every", 1))
+    n_traj = int(spec.sweep.get("trajectories", DEFAULT_TRAJECTORY_TRIALS))
+
+    built = {}
+    for g in plan.groups:
+        for i in g.members:
+            built[i] = build_member(plan.members[i])
+    evals = {g.name: _eval_trials(g, built, n_traj) for g in plan.groups}
+    templates = {
+        g.name: _template(g, built, evals[g.name]) for g in plan.groups
+    }
+    if existing is None:
+        members = members_table(plan, {})
+        store.create_store(
+            path,
+            attrs={"spec": spec.to_dict(), "seeds": sorted({m.seed for m in plan.members})},
+            members=members,
+            groups=templates,
+            overwrite=overwrite,
+        )
+    with store.coordinator_lock(path, break_lock=break_lock):
+        if existing is not None:
+            _grow(path, spec, plan, templates)
+        statuses = _statuses_from_store(path, plan)
+        store.write_members(path, members_table(plan, statuses))
+        _faults.crash_point("after_members_written")
+        bar = SweepProgress(plan, enabled=progress, console=console)
+        with bar:
+            for g in plan.groups:
+                shared, trials = evals[g.name]
+                for region in g.regions():
+                    name = store.region_name(region)
+                    if store.is_done(path, g.name, name):
+                        bar.skip(g, region)
+                        continue
+                    members = [built[g.members[i]] for i in range(region.start, region.stop)]
+                    region_trials = trials if shared else jax.tree_util.tree_map(lambda x: x[region], trials)
+                    with store.region_lock(path, g.name, name, break_lock=break_lock):
+                        start = time.perf_counter()
+                        result = train_region(
+                            path,
+                            g.name,
+                            region,
+                            members,
+                            shared_trials=shared,
+                            eval_trials=region_trials,
+                            devices=device_list,
+                            checkpoint_every=checkpoint_every,
+                            on_progress=bar.updater(g, region),
+                        )
+                        bar.finish_region(g, region, result, time.perf_counter() - start)
+                    for pos, idx in enumerate(g.members[region]):
+                        statuses[idx] = _status(result, pos)
+                    store.write_members(path, members_table(plan, statuses))
+                    _faults.crash_point("between_regions")
+                _faults.crash_point("between_groups")
+        store.set_complete(path, True)
+    return SweepResult(path, plan, store.read_members(path))
+
+
+def _devices(n: int | None):
+    devices = jax.devices()
+    if n is None:
+        return devices
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"devices={n!r} must be a positive integer.")
+    if n > len(devices):
+        raise ValueError(f"devices={n} but only {len(devices)} device(s) are visible: {devices}.")
+    return devices[:n]
+
+
+def _plan(spec: SweepSpec, existing) -> Plan:
+    if existing is None:
+        return plan_sweep(spec)
+    table = existing.members
+    known = set(str(x) for x in np.asarray(table["params"].values))
+    n_groups = len(existing.groups)
+    new_plan = plan_sweep(spec, first_group=n_groups, exclude=None)
+    return _merge_with_store(new_plan, table, known, n_groups)
+
+
+def _merge_with_store(plan: Plan, table: xr.Dataset, known: set, n_groups: int) -> Plan:
+    """Give stored members their stored indices and groups; new members new ones."""
+    from ._plan import Group
+
+    stored_params = [str(x) for x in np.asarray(table["params"].values)]
+    stored_groups = [str(x) for x in np.asarray(table["group"].values)]
+    stored_index = {p: i for i, p in enumerate(stored_params)}
+    members, groups = [], {}
+    next_index = len(stored_params)
+    new_members = []
+    order = {}
+    for m in plan.members:
+        key = _params_json(m)
+        if key in stored_index:
+            order[m.index] = stored_index[key]
+        else:
+            order[m.index] = next_index
+            new_members.append(m.index)
+            next_index += 1
+    remap = {old: new for old, new in order.items()}
+    by_new = {}
+    for m in plan.members:
+        by_new[remap[m.index]] = dataclasses.replace(m, index=remap[m.index])
+    # members of the store that the (possibly smaller) spec no longer names are kept.
+    members = [by_new.get(i) for i in range(next_index)]
+    spec_missing = [i for i, m in enumerate(members) if m is None]
+    if spec_missing:
+        raise ValueError(
+            f"the spec no longer describes {len(spec_missing)} member(s) of this store "
+            f"(e.g. index {spec_missing[0]}); --resume only continues a sweep or grows it. "
+            "Use a new --out for a different sweep."
+        )
+    for i, gname in enumerate(stored_groups):
+        groups.setdefault(gname, []).append(i)
+    old_groups = []
+    chunk_of = {g.name: g.chunk for g in plan.groups}
+    for gname, idx in groups.items():
+        old_groups.append(_stored_group(gname, idx, plan, remap, chunk_of))
+    new_groups = []
+    counter = n_groups
+    for g in plan.groups:
+        fresh = [remap[i] for i in g.members if i in new_members]
+        if fresh:
+            new_groups.append(Group(f"g{counter}", fresh, min(g.chunk, len(fresh)), g.description))
+            counter += 1
+    return Plan(plan.spec, members, old_groups + new_groups)
+
+
+def _stored_group(name, idx, plan, remap, chunk_of):
+    from ._plan import Group
+
+    inverse = {v: k for k, v in remap.items()}
+    chunk = len(idx)
+    description = ""
+    for g in plan.groups:
+        if inverse.get(idx[0]) in g.members:
+            chunk = min(g.chunk, len(idx))
+            description = g.description
+    return Group(name, idx, chunk, description)
+
+
+def _params_json(member) -> str:
+    return json.dumps(
+        {"seed": member.seed, "task": member.task, "model": member.model, "train": member.train},
+        sort_keys=True,
+    )
+
+
+def _eval_trials(group, built, n_trials: int):
+    """The group's evaluation batch: one shared batch, or one per member if tasks differ."""
+    tasks = [built[i].task for i in group.members]
+    key = jr.key(EVAL_SEED)
+    first = tasks[0].sample_batch(n_trials, key=key)
+    params = [tuple(np.asarray(x).tobytes() for x in jax.tree_util.tree_leaves(t)) for t in tasks]
+    if all(p == params[0] for p in params):
+        return True, first
+    return False, stack([t.sample_batch(n_trials, key=key) for t in tasks])
+
+
+def _template(group, built, evals):
+    shared, trials = evals
+    b = built[group.members[0]]
+    return group_template(
+        group.members,
+        b.model,
+        b.task,
+        b.config.n_epochs * b.config.eval_every,
+        b.config.n_epochs,
+        trials,
+        shared_trials=shared,
+        eval_every=b.config.eval_every,
+    )
+
+
+def _grow(path, spec, plan, templates):
+    """Create the groups a grown spec adds; existing groups are left untouched."""
+    existing = set(store.open_store(path).groups)
+    for g in plan.groups:
+        if g.name not in existing:
+            store.create_group(path, g.name, templates[g.name])
+    store.update_attrs(path, spec=spec.to_dict(), complete=False)
+
+
+def _status(result, pos: int) -> dict:
+    if result.diverged[pos]:
+        status = "diverged"
+    elif result.threshold and not result.converged[pos]:
+        status = "not_converged"
+    else:
+        status = "ok"
+    return {
+        "status": status,
+        "final_loss": float(result.final_loss[pos]),
+        "final_metric": float(result.final_metric[pos]),
+        "steps_trained": int(result.steps[pos]),
+    }
+
+
+def _statuses_from_store(path, plan: Plan) -> dict:
+    """Statuses of members whose regions are already done (a resumed sweep)."""
+    statuses = {}
+    for g in plan.groups:
+        done = store.done_regions(path, g.name)
+        if not done:
+            continue
+        ds = store.read_group(path, g.name)
+        for region in g.regions():
+            if store.region_name(region) not in done:
+                continue
+            sub = ds.isel(member=region)
+            eval_loss = np.asarray(sub["eval_loss"].values)
+            eval_metric = np.asarray(sub["eval_metric"].values)
+            for pos, idx in enumerate(g.members[region]):
+                finite = np.isfinite(eval_loss[pos])
+                last = int(np.nonzero(finite)[0][-1]) if finite.any() else None
+                diverged = bool(sub["diverged"].values[pos])
+                config = build_member(plan.members[idx]).config
+                converged = True
+                if config.loss_threshold is not None:
+                    tail = eval_loss[pos][finite][-max(config.patience, 1):]
+                    converged = len(tail) >= max(config.patience, 1) and bool(np.all(tail < config.loss_threshold))
+                statuses[idx] = {
+                    "status": "diverged" if diverged else ("ok" if converged else "not_converged"),
+                    "final_loss": float(eval_loss[pos][last]) if last is not None else float("nan"),
+                    "final_metric": float(eval_metric[pos][last]) if last is not None else float("nan"),
+                    "steps_trained": int(sub["steps_trained"].values[pos]),
+                }
+    return statuses
+
+
+def members_table(plan: Plan, statuses: dict) -> xr.Dataset:
+    """The members table: hyperparameters as coordinates, status and final numbers."""
+    n = len(plan.members)
+    group_of = {}
+    region_of = {}
+    for g in plan.groups:
+        for region in g.regions():
+            for idx in g.members[region]:
+                group_of[idx] = g.name
+                region_of[idx] = store.region_name(region)
+    coords = {"member": np.arange(n, dtype=np.int64)}
+    names = []
+    for m in plan.members:
+        for k in m.coords:
+            if k not in names:
+                names.append(k)
+    for k in names:
+        values = [m.coords.get(k) for m in plan.members]
+        coords[k] = ("member", _column(values))
+    status = [statuses.get(i, {}).get("status", "pending") for i in range(n)]
+    data = {
+        "group": ("member", np.asarray([group_of.get(i, "") for i in range(n)], dtype=str)),
+        "region": ("member", np.asarray([region_of.get(i, "") for i in range(n)], dtype=str)),
+        "status": ("member", np.asarray(status, dtype=str)),
+        "final_loss": ("member", np.asarray([statuses.get(i, {}).get("final_loss", np.nan) for i in range(n)], np.float64)),
+        "final_metric": ("member", np.asarray([statuses.get(i, {}).get("final_metric", np.nan) for i in range(n)], np.float64)),
+        "steps_trained": ("member", np.asarray([statuses.get(i, {}).get("steps_trained", -1) for i in range(n)], np.int64)),
+        "task": ("member", np.asarray([m.task["name"] for m in plan.members], dtype=str)),
+        "model": ("member", np.asarray([m.model["name"] for m in plan.members], dtype=str)),
+        "params": ("member", np.asarray([_params_json(m) for m in plan.members], dtype=str)),
+    }
+    return xr.Dataset(data, coords=coords)
+
+
+def _column(values):
+    if all(isinstance(v, bool) for v in values):
+        return np.asarray(values, dtype=bool)
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return np.asarray(values, dtype=np.int64)
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return np.asarray(values, dtype=np.float64)
+    return np.asarray([str(v) for v in values], dtype=str)
