@@ -28,6 +28,8 @@ from ._ablation import (
 from ._autocorr import (
     AutocorrelationAccumulator as AutocorrelationAccumulator,
     autocorrelation as autocorrelation,
+    autocovariance as autocovariance,
+    normalise_autocovariance as normalise_autocovariance,
     population_autocorrelation as population_autocorrelation,
 )
 from ._drive import (

@@ -5,9 +5,11 @@ Both compute, per unit and per trial, the mean-subtracted, unbiased estimate
     C(k) = 1/(n − k) Σ_{t=0}^{n−1−k} (x_t − m)(x_{t+k} − m),   m = (1/n) Σ_t x_t,
     ρ(k) = C(k) / C(0),   k = 0 … max_lag,
 
-and average ρ over trials (each trial subtracts its own mean: trials of `BinaryInput`
-with p = None have different input rates). A unit whose activity does not vary (a
-silenced unit) has ρ = NaN.
+Over trials, C is averaged first and then normalised, ρ(k) = C̄(k) / C̄(0) (as in the
+reference code of Khajehabdollahi et al. 2024); each trial subtracts its own mean, since
+trials of `BinaryInput` with p = None have different input rates. A unit whose activity
+does not vary in any trial (a silenced unit) has ρ = NaN; a trial in which it does not
+vary contributes C = 0.
 """
 
 import equinox as eqx
@@ -30,35 +32,37 @@ def _degenerate(c0, scale, dtype):
     return c0 <= (100 * eps * scale) ** 2
 
 
-def _autocorrelation_one(x: Float[Array, "time hidden"], max_lag: int):
+def _autocovariance_one(x: Float[Array, "time hidden"], max_lag: int):
     n = x.shape[0]
     xm = x - jnp.mean(x, axis=0)
     nfft = _fft_size(n + max_lag)
     f = jnp.fft.rfft(xm, nfft, axis=0)
     sums = jnp.fft.irfft(f * jnp.conj(f), nfft, axis=0)[: max_lag + 1]
-    lags = jnp.arange(max_lag + 1)
-    cov = sums / (n - lags)[:, None]
-    scale = jnp.max(jnp.abs(x), axis=0)
-    bad = _degenerate(cov[0], scale, x.dtype)
-    return jnp.where(bad, jnp.nan, cov / jnp.where(bad, 1.0, cov[0]))
+    cov = sums / (n - jnp.arange(max_lag + 1))[:, None]
+    bad = _degenerate(cov[0], jnp.max(jnp.abs(x), axis=0), x.dtype)
+    return jnp.where(bad, 0.0, cov)
 
 
-def autocorrelation(
-    activity: Float[Array, "*trial time hidden"], max_lag: int
+def normalise_autocovariance(
+    cov: Float[Array, "*trial lag hidden"],
 ) -> Float[Array, "lag hidden"]:
-    """Per-unit autocorrelation ρ(k), k = 0 … `max_lag`, averaged over trials.
+    """ρ(k) = C̄(k) / C̄(0) from per-trial autocovariances `[*trial, lag, hidden]`.
 
-    FFT-based, mean-subtracted per trial, unbiased (lag-k sums divided by n − k), then
-    normalised by C(0). Leading axes of `activity` are trials and are averaged over
-    (ignoring trials in which a unit is constant).
+    Leading axes are trials and are averaged over first; NaN where C̄(0) = 0 (units that
+    never vary). Use on the per-trial output of `drive(..., accumulator=…)`.
+    """
+    cov = jnp.asarray(cov)
+    mean = jnp.mean(cov.reshape(-1, *cov.shape[-2:]), axis=0)
+    flat = mean[0] <= 0
+    return jnp.where(flat, jnp.nan, mean / jnp.where(flat, 1.0, mean[0]))
 
-    **Arguments:**
 
-    - `activity`: `[time, hidden]` or `[trial, time, hidden]` (any number of leading
-      trial axes).
-    - `max_lag`: the largest lag, `< time`.
+def autocovariance(
+    activity: Float[Array, "*trial time hidden"], max_lag: int
+) -> Float[Array, "*trial lag hidden"]:
+    """Per-trial, mean-subtracted, unbiased autocovariance C(k), k = 0 … `max_lag` (FFT).
 
-    **Returns:** `[lag, hidden]` with `lag = max_lag + 1`; NaN for constant units.
+    Units that do not vary within a trial get C = 0 there.
     """
     activity = jnp.asarray(activity)
     if activity.ndim < 2:
@@ -74,9 +78,27 @@ def autocorrelation(
             f"steps ({n}); use a longer run or a smaller max_lag."
         )
     flat = activity.reshape(-1, n, activity.shape[-1])
-    per_trial = eqx.filter_vmap(lambda x: _autocorrelation_one(x, max_lag))(flat)
-    # A trial in which a unit does not move has no autocorrelation: average the others.
-    return jnp.nanmean(per_trial, axis=0)
+    cov = eqx.filter_vmap(lambda x: _autocovariance_one(x, max_lag))(flat)
+    return cov.reshape(*activity.shape[:-2], max_lag + 1, activity.shape[-1])
+
+
+def autocorrelation(
+    activity: Float[Array, "*trial time hidden"], max_lag: int
+) -> Float[Array, "lag hidden"]:
+    """Per-unit autocorrelation ρ(k), k = 0 … `max_lag`, over all trials.
+
+    FFT-based, mean-subtracted per trial, unbiased (lag-k sums divided by n − k);
+    autocovariances are averaged over the leading trial axes and normalised by C̄(0).
+
+    **Arguments:**
+
+    - `activity`: `[time, hidden]` or `[trial, time, hidden]` (any number of leading
+      trial axes).
+    - `max_lag`: the largest lag, `< time`.
+
+    **Returns:** `[lag, hidden]` with `lag = max_lag + 1`; NaN for constant units.
+    """
+    return normalise_autocovariance(autocovariance(activity, max_lag))
 
 
 def population_autocorrelation(
@@ -119,7 +141,9 @@ class AutocorrelationAccumulator(AbstractAccumulator):
     Chunks may have any length (also shorter than `max_lag`); the run needs more than
     `max_lag` steps. With `population=True` the summed activity is estimated too.
 
-    `finalize` returns `(rho [lag, hidden], rho_population [lag] or None)` for one trial.
+    `finalize` returns the trial's autocovariances `(C [lag, hidden], C_population [lag]
+    or None)`, equal to `autocovariance` of the whole run; combine trials with
+    `normalise_autocovariance`.
     """
 
     max_lag: int = eqx.field(static=True)
@@ -183,9 +207,8 @@ class AutocorrelationAccumulator(AbstractAccumulator):
         ks = jnp.arange(lag + 1, dtype=n.dtype)[:, None]
         sums = state.products - mu * (a + b) + (n - ks) * mu**2
         cov = sums / (n - ks)
-        bad = _degenerate(cov[0], state.scale, cov.dtype)
-        rho = jnp.where(bad, jnp.nan, cov / jnp.where(bad, 1.0, cov[0]))
+        cov = jnp.where(_degenerate(cov[0], state.scale, cov.dtype), 0.0, cov)
         if self.population:
-            return rho[:, :-1], rho[:, -1]
-        return rho, None
+            return cov[:, :-1], cov[:, -1]
+        return cov, None
 

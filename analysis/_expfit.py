@@ -1,19 +1,25 @@
 """Exponential fits of autocorrelations, chosen by AIC, vectorised over units.
 
-Two models of ρ(k) on lags k = 0 … fit_lag (Khajehabdollahi et al., ICLR 2024):
+Two models of ρ(k) on lags k = 0 … fit_lag, as in the reference code of Khajehabdollahi
+et al. (ICLR 2024):
 
-    single:  A e^{−k/τ}                                (A ∈ (0, 2), 2 parameters)
-    double:  A e^{−k/τ₁} + (1 − A) e^{−k/τ₂}           (A ∈ (0, 1), 3 parameters)
+    single:  A e^{−k/τ}                                        (2 parameters)
+    double:  A [c e^{−k/τ_fast} + (1 − c) e^{−k/τ_slow}]       (4 parameters, c ∈ (0, 1))
 
-The double model's amplitudes sum to 1 because ρ(0) = 1 by construction. Every τ lies in
-`tau_bounds` (in steps); bounds are enforced by reparameterisation (log τ through a
-sigmoid), so Levenberg–Marquardt runs unconstrained and `vmap`s over units (a built-in
-fixed-iteration solver by default, or any optimistix least-squares solver).
-Initial guesses come from weighted log-linear fits (the whole decay for the single model,
-its tail for the slow component of the double); the double model is also started from a
-second guess and the better of the two solutions is kept. The model with the lower AIC,
-n ln(RSS/n) + 2p, is chosen (RSS below n·(10 ε)² counts as exact, so the simpler model
-wins a tie); τ_net is the single τ, or the slower τ of the double model.
+with A ∈ (0, 2) (ρ(0) = 1, but a free amplitude absorbs a drop faster than one step)
+and every τ in `tau_bounds` (steps). Bounds are enforced by reparameterisation (log τ
+and the amplitudes through sigmoids), so Levenberg–Marquardt runs unconstrained and
+`vmap`s over units (a built-in fixed-iteration solver by default, or any optimistix
+least-squares solver). Initial guesses come from weighted log-linear fits (the whole
+decay for the single model, its tail for the slow component of the double); the double
+model is also started from a second guess and the better solution is kept. The model
+with the lower AIC = n ln(RSS/n) + 2p is chosen (RSS below n·(10 ε)² counts as exact,
+so the simpler model wins a tie); τ_net is the single τ, or τ_slow of the double model.
+
+Caveat (inherent to the method): on a finite run the estimated ρ carries noise that is
+correlated across lags, which the double model can partly fit; AIC then sometimes picks
+it on single-exponential data and τ_slow may land anywhere in `tau_bounds`. Longer runs
+and more trials shrink the error of the estimated ρ; inspect `choice` and the fits.
 """
 
 import equinox as eqx
@@ -32,7 +38,7 @@ class ExpFit(eqx.Module):
     """Fitted exponentials, one entry per unit (leading shape of the input's unit axes).
 
     **Fields:** `tau_single`, `amplitude_single`, `aic_single`; `tau_fast`, `tau_slow`,
-    `amplitude_fast` (weight of the fast term; the slow term has 1 − it), `aic_double`;
+    `amplitude_double` (A), `fraction_fast` (c, the fast term's share), `aic_double`;
     `choice` (0 single, 1 double, −1 not fitted: too few finite lags); `tau_net` (the
     chosen model's slowest τ; NaN when not fitted). Times are in lag steps.
     """
@@ -42,7 +48,8 @@ class ExpFit(eqx.Module):
     aic_single: Float[Array, "*unit"]
     tau_fast: Float[Array, "*unit"]
     tau_slow: Float[Array, "*unit"]
-    amplitude_fast: Float[Array, "*unit"]
+    amplitude_double: Float[Array, "*unit"]
+    fraction_fast: Float[Array, "*unit"]
     aic_double: Float[Array, "*unit"]
     choice: Int[Array, "*unit"]
     tau_net: Float[Array, "*unit"]
@@ -51,9 +58,10 @@ class ExpFit(eqx.Module):
         """The chosen model evaluated at `lags` (NaN for units not fitted)."""
         k = jnp.reshape(jnp.asarray(lags, float), (-1,) + (1,) * jnp.ndim(self.tau_net))
         single = self.amplitude_single * jnp.exp(-k / self.tau_single)
-        double = self.amplitude_fast * jnp.exp(-k / self.tau_fast) + (
-            1 - self.amplitude_fast
-        ) * jnp.exp(-k / self.tau_slow)
+        c = self.fraction_fast
+        double = self.amplitude_double * (
+            c * jnp.exp(-k / self.tau_fast) + (1 - c) * jnp.exp(-k / self.tau_slow)
+        )
         out = jnp.where(self.choice == DOUBLE, double, single)
         return jnp.where(self.choice == NOT_FITTED, jnp.nan, out)
 
@@ -73,11 +81,16 @@ def _logit(p):
 
 
 def _model(params, k, is_double, lo, hi):
-    """Both models in one function, so one compiled solver serves all three fits."""
-    t1, t2 = _to_tau(params[1], lo, hi), _to_tau(params[2], lo, hi)
-    single = _A_MAX * jax.nn.sigmoid(params[0]) * jnp.exp(-k / t1)
-    a = jax.nn.sigmoid(params[0])
-    double = a * jnp.exp(-k / t1) + (1 - a) * jnp.exp(-k / t2)
+    """Both models in one function, so one compiled solver serves all three fits.
+
+    params = [amplitude, fraction, τ₁, τ₂] (unconstrained); the single model uses
+    entries 0 and 2 only.
+    """
+    amp = _A_MAX * jax.nn.sigmoid(params[0])
+    t1, t2 = _to_tau(params[2], lo, hi), _to_tau(params[3], lo, hi)
+    single = amp * jnp.exp(-k / t1)
+    c = jax.nn.sigmoid(params[1])
+    double = amp * (c * jnp.exp(-k / t1) + (1 - c) * jnp.exp(-k / t2))
     return jnp.where(is_double, double, single)
 
 
@@ -152,8 +165,9 @@ def _fit_unit(rho, fit_lag, lo, hi, max_steps, solver):
     slope, icpt, npts = _loglinear(k, rho, _contiguous_above(rho, finite, 0.05))
     tau0 = jnp.where((slope < 0) & (npts >= 2), -1.0 / jnp.minimum(slope, -1e-12), 0.5)
     tau0 = clip_tau(tau0)
-    amp0 = jnp.where(npts >= 2, jnp.exp(icpt), 1.0)
-    start0 = jnp.stack([_logit(amp0 / _A_MAX), _from_tau(tau0, lo, hi), jnp.zeros_like(tau0)])
+    amp0 = jnp.clip(jnp.where(npts >= 2, jnp.exp(icpt), 1.0), 0.05, 1.5)
+    p_amp, p_tau0 = _logit(amp0 / _A_MAX), _from_tau(tau0, lo, hi)
+    start0 = jnp.stack([p_amp, jnp.zeros_like(p_amp), p_tau0, jnp.zeros_like(p_amp)])
 
     # Double, start 1: slow component from the tail, fast one from the residual at lag 1.
     tail = _contiguous_above(rho, finite, 0.01) * (k >= fit_lag // 3)
@@ -161,14 +175,16 @@ def _fit_unit(rho, fit_lag, lo, hi, max_steps, solver):
     has_tail = (s_slope < 0) & (s_n >= 2)
     tau_s = clip_tau(jnp.where(has_tail, -1.0 / jnp.minimum(s_slope, -1e-12), 2 * tau0))
     slow_amp = jnp.clip(jnp.where(has_tail, jnp.exp(s_icpt), 0.3), 0.02, 0.98)
-    fast_amp = 1 - slow_amp
+    fast_amp = jnp.maximum(1 - slow_amp, 0.02)
     r1 = rho[1] - slow_amp * jnp.exp(-1.0 / tau_s)
     tau_f = -1.0 / jnp.log(jnp.clip(r1 / fast_amp, 1e-3, 0.999))
     tau_f = clip_tau(jnp.minimum(tau_f, tau_s / 2))
-    start1 = jnp.stack([_logit(fast_amp), _from_tau(tau_f, lo, hi), _from_tau(tau_s, lo, hi)])
-    # Start 2: a symmetric split around the single-exponential τ.
+    p_one = _logit(jnp.minimum(fast_amp + slow_amp, 1.5) / _A_MAX)
+    frac = fast_amp / (fast_amp + slow_amp)
+    start1 = jnp.stack([p_one, _logit(frac), _from_tau(tau_f, lo, hi), _from_tau(tau_s, lo, hi)])
+    # Start 2: an even split around the single-exponential τ.
     start2 = jnp.stack(
-        [_logit(0.5), _from_tau(clip_tau(tau0 / 3), lo, hi), _from_tau(clip_tau(3 * tau0), lo, hi)]
+        [p_amp, _logit(0.5), _from_tau(clip_tau(tau0 / 3), lo, hi), _from_tau(clip_tau(3 * tau0), lo, hi)]
     )
     params, rss = jax.vmap(
         lambda y0, d: _solve(y0, d, k, rho, mask, lo, hi, max_steps, solver)
@@ -180,17 +196,16 @@ def _fit_unit(rho, fit_lag, lo, hi, max_steps, solver):
     floor = n * (10 * jnp.finfo(rho.dtype).eps) ** 2
     safe_n = jnp.maximum(n, 1.0)
     aic = lambda rss, p: safe_n * jnp.log(jnp.maximum(rss, floor) / safe_n) + 2 * p
-    aic_single, aic_double = aic(rss_single, 2), aic(rss_double, 3)
+    aic_single, aic_double = aic(rss_single, 2), aic(rss_double, 4)
 
-    t1, t2 = _to_tau(p_double[1], lo, hi), _to_tau(p_double[2], lo, hi)
-    a = jax.nn.sigmoid(p_double[0])
+    t1, t2 = _to_tau(p_double[2], lo, hi), _to_tau(p_double[3], lo, hi)
+    c = jax.nn.sigmoid(p_double[1])
     tau_fast, tau_slow = jnp.minimum(t1, t2), jnp.maximum(t1, t2)
-    amp_fast = jnp.where(t1 <= t2, a, 1 - a)
-    tau_single = _to_tau(p_single[1], lo, hi)
 
-    fitted = (n > 3) & jnp.isfinite(aic_single) & jnp.isfinite(aic_double)
+    fitted = (n > 4) & jnp.isfinite(aic_single) & jnp.isfinite(aic_double)
     choice = jnp.where(aic_double < aic_single, DOUBLE, SINGLE)
     choice = jnp.where(fitted, choice, NOT_FITTED).astype(jnp.int32)
+    tau_single = _to_tau(p_single[2], lo, hi)
     tau_net = jnp.where(choice == DOUBLE, tau_slow, tau_single)
     nan = lambda x: jnp.where(fitted, x, jnp.nan)
     return ExpFit(
@@ -199,7 +214,8 @@ def _fit_unit(rho, fit_lag, lo, hi, max_steps, solver):
         aic_single=nan(aic_single),
         tau_fast=nan(tau_fast),
         tau_slow=nan(tau_slow),
-        amplitude_fast=nan(amp_fast),
+        amplitude_double=nan(_A_MAX * jax.nn.sigmoid(p_double[0])),
+        fraction_fast=nan(jnp.where(t1 <= t2, c, 1 - c)),
         aic_double=nan(aic_double),
         choice=choice,
         tau_net=nan(tau_net),
@@ -232,7 +248,7 @@ def fit_autocorrelation(
     """
     rho = jnp.asarray(rho)
     owner = "fit_autocorrelation"
-    fit_lag = _checks.positive_int(owner, "fit_lag", fit_lag, minimum=4)
+    fit_lag = _checks.positive_int(owner, "fit_lag", fit_lag, minimum=5)
     if rho.ndim < 1 or rho.shape[0] <= fit_lag:
         raise ValueError(
             f"{owner}: rho must have lags 0 … fit_lag={fit_lag} on its first axis, got shape "

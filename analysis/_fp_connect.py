@@ -51,12 +51,14 @@ def connect_saddles(
     u = fixed_points.u if u is None else jnp.asarray(u)
     n_fp = fixed_points.valid.shape[-1]
     k = n_fp if max_saddles is None else min(max_saddles, n_fp)
-    n_chunks = -(-n_steps // check_every)
-    return _connect(model, fixed_points, u, eps, tol, check_every, n_chunks, k)
+    n_chunks = jnp.asarray(-(-n_steps // check_every))
+    numbers = (jnp.asarray(eps, float), jnp.asarray(tol, float), n_chunks)
+    return _connect(model, fixed_points, u, numbers, check_every, k)
 
 
 @eqx.filter_jit
-def _connect(model, fps, u, eps, tol, check_every, n_chunks, k):
+def _connect(model, fps, u, numbers, check_every, k):
+    eps, tol, n_chunks = numbers
     with jax.default_matmul_precision("highest"):
         is_saddle = fps.has_unstable_vector & ~fps.slow
         is_attractor = fps.valid & ~fps.slow & (fps.stability == STABLE)

@@ -1,5 +1,7 @@
 """Fixed-point search (Sussillo & Barak 2013): minimise q, Newton-refine, deduplicate."""
 
+import dataclasses
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -44,7 +46,11 @@ def sample_initial_states(
         raise ValueError(
             "sample_initial_states: states must have a trailing `state` axis, got a scalar."
         )
-    flat = states.reshape(-1, states.shape[-1])
+    return _sample(states.reshape(-1, states.shape[-1]), n, noise_scale, key)
+
+
+@eqx.filter_jit
+def _sample(flat, n, noise_scale, key):
     kpick, knoise = jr.split(key)
     picked = flat[jr.randint(kpick, (n,), 0, flat.shape[0])]
     return picked + noise_scale * jr.normal(knoise, picked.shape, dtype=picked.dtype)
@@ -155,11 +161,29 @@ def find_fixed_points(
         max_points=max_points,
         early_exit=bool(early_exit),
     )
-    kwargs = dict(settings, optimizer=optimizer, learning_rate=learning_rate)
-    search = lambda u_, x0_: _search(model, u_, x0_, settings=tuple(settings.items()), **kwargs)
+    # Numbers are traced, so one compiled program serves every tolerance; only what
+    # changes shapes or structure is static.
+    numbers = dict(
+        n_iters=jnp.asarray(n_iters),
+        learning_rate=jnp.asarray(learning_rate, float),
+        tol_q=jnp.asarray(tol_q, float),
+        newton_tol_q=jnp.asarray(newton_tol_q, float),
+        unique_tol=jnp.asarray(1.0 if unique_tol == "auto" else unique_tol, float),
+        outlier_distance=jnp.asarray(jnp.inf if outlier_distance is None else outlier_distance, float),
+    )
+    structure = dict(
+        optimizer=optimizer,
+        newton=bool(newton) and max_newton_steps > 0,
+        max_newton_steps=max_newton_steps,
+        auto_unique_tol=unique_tol == "auto",
+        max_points=max_points,
+        early_exit=bool(early_exit),
+    )
+    search = lambda u_, x0_: _search(model, u_, x0_, numbers, **structure)
     if u.ndim == 2:
         search = jax.vmap(search, in_axes=(0, 0 if x0.ndim == 3 else None))
-    return search(u, x0)
+    # Settings are static metadata of the result, attached outside the compiled search.
+    return dataclasses.replace(search(u, x0), settings=tuple(settings.items()))
 
 
 @eqx.filter_jit
@@ -167,20 +191,19 @@ def _search(
     model,
     u,
     x0,
+    numbers,
     *,
-    n_iters,
-    learning_rate,
     optimizer,
-    tol_q,
     newton,
-    newton_tol_q,
     max_newton_steps,
-    unique_tol,
-    outlier_distance,
+    auto_unique_tol,
     max_points,
     early_exit,
-    settings,
 ):
+    n_iters, learning_rate, tol_q, newton_tol_q, unique_tol, outlier_distance = (
+        numbers[k]
+        for k in ("n_iters", "learning_rate", "tol_q", "newton_tol_q", "unique_tol", "outlier_distance")
+    )
     with jax.default_matmul_precision("highest"):
         x0 = x0.astype(jnp.result_type(x0.dtype, jnp.float32))
 
@@ -197,7 +220,7 @@ def _search(
             return jnp.maximum(tol_q, floor)
 
         h, q = _minimise(q_fn, x0, n_iters, learning_rate, optimizer, tolerance, early_exit)
-        if newton and max_newton_steps > 0:
+        if newton:
             h, q = _newton(model, u, q_fn, h, q, newton_tol_q, max_newton_steps)
 
         centroid = x0.mean(0)
@@ -205,16 +228,12 @@ def _search(
         finite = jnp.isfinite(q) & jnp.all(jnp.isfinite(h), axis=-1)
         status = jnp.where(q <= tolerance(h), CONVERGED, jnp.where(q <= newton_tol_q, SLOW, FAILED))
         status = jnp.where(finite, status, FAILED)
-        if outlier_distance is not None:
-            far = jnp.linalg.norm(h - centroid, axis=-1) > outlier_distance * spread
-            # A spread of zero (all starts equal) gives no scale: drop nothing.
-            far = far & (spread > 0)
-            status = jnp.where((status != FAILED) & far, OUTLIER, status)
-        status = status.astype(jnp.int32)
-        if unique_tol == "auto":
-            tol = jnp.where(spread > 0, REFERENCE_UNIQUE_TOL * spread, REFERENCE_UNIQUE_TOL)
-        else:
-            tol = unique_tol
+        # A spread of zero (all starts equal) gives no scale: drop nothing.
+        far = (jnp.linalg.norm(h - centroid, axis=-1) > outlier_distance * spread) & (spread > 0)
+        status = jnp.where((status != FAILED) & far, OUTLIER, status).astype(jnp.int32)
+        tol = unique_tol
+        if auto_unique_tol:
+            tol = REFERENCE_UNIQUE_TOL * jnp.where(spread > 0, spread, 1.0)
         points, valid, rep, cand_fp = _deduplicate(h, q, status, tol, max_points)
 
         safe_rep = jnp.maximum(rep, 0)
@@ -238,13 +257,13 @@ def _search(
             candidate_q=q,
             candidate_fp=cand_fp,
             continuous=isinstance(model, AbstractContinuousRNN),
-            settings=settings,
         )
 
 
 def _minimise(q_fn, x0, n_iters, learning_rate, optimizer, tolerance, early_exit):
     """Gradient descent on q from every candidate at once; each keeps its best iterate."""
     opt = optax.adam(learning_rate) if optimizer is None else optimizer
+    x0 = jnp.asarray(x0)
     value_and_grad = jax.vmap(jax.value_and_grad(q_fn))
 
     def cond(carry):
@@ -309,8 +328,8 @@ def _deduplicate(h, q, status, tol, max_points):
         new = keep[idx] & ~duplicate & (count < max_points)
         slot = jnp.minimum(count, max_points - 1)
         points = points.at[slot].set(jnp.where(new, x, points[slot]))
-        rep = rep.at[slot].set(jnp.where(new, idx, rep[slot]))
-        assigned = jnp.where(keep[idx] & duplicate, nearest, jnp.where(new, count, -1))
+        rep = rep.at[slot].set(jnp.where(new, idx.astype(jnp.int32), rep[slot]))
+        assigned = jnp.where(keep[idx] & duplicate, nearest.astype(jnp.int32), jnp.where(new, count, -1))
         return (points, rep, count + new), assigned
 
     init = (

@@ -21,7 +21,8 @@ _FIT_FIELDS = (
     "aic_single",
     "tau_fast",
     "tau_slow",
-    "amplitude_fast",
+    "amplitude_double",
+    "fraction_fast",
     "aic_double",
 )
 
@@ -122,6 +123,6 @@ def timescales_to_dataset(
         "neurodyn_version": __version__,
         "settings": json.dumps(dict(settings or {}), default=str, sort_keys=True),
         "tau_net_threshold": float(threshold),
-        "fit_models": "single: A exp(-k/tau); double: A exp(-k/tau_fast) + (1-A) exp(-k/tau_slow); AIC",
+        "fit_models": "single: A exp(-k/tau); double: A (c exp(-k/tau_fast) + (1-c) exp(-k/tau_slow)); chosen by AIC",
     }
     return xr.Dataset(data, coords=coords, attrs=attrs)

@@ -12,7 +12,7 @@ from jaxtyping import Array, Complex, Float, PRNGKeyArray
 from neurodyn import _checks
 from neurodyn.models import AbstractContinuousRNN, AbstractRNN
 
-from ._autocorr import AutocorrelationAccumulator
+from ._autocorr import AutocorrelationAccumulator, normalise_autocovariance
 from ._drive import AbstractInputProcess, drive
 from ._expfit import ExpFit, fit_autocorrelation
 
@@ -159,7 +159,7 @@ def autocorrelation_timescales(
     """
     owner = "autocorrelation_timescales"
     max_lag = _checks.positive_int(owner, "max_lag", max_lag)
-    fit_lag = _checks.positive_int(owner, "fit_lag", fit_lag, minimum=4)
+    fit_lag = _checks.positive_int(owner, "fit_lag", fit_lag, minimum=5)
     if fit_lag > max_lag:
         raise ValueError(f"{owner}: fit_lag={fit_lag} must be <= max_lag={max_lag}.")
     if n_steps <= max_lag:
@@ -168,7 +168,7 @@ def autocorrelation_timescales(
             "are typical."
         )
     acc = AutocorrelationAccumulator(max_lag, population=True)
-    rho, rho_pop = drive(
+    cov, cov_pop = drive(
         model,
         input_process,
         n_steps,
@@ -180,8 +180,8 @@ def autocorrelation_timescales(
         accumulator=acc,
         noise=noise,
     )
-    # A trial in which a unit does not move (e.g. p ≈ 0) has no autocorrelation: skip it.
-    rho, rho_pop = jnp.nanmean(rho, axis=0), jnp.nanmean(rho_pop, axis=0)
+    rho = normalise_autocovariance(cov)
+    rho_pop = normalise_autocovariance(cov_pop[..., None])[:, 0]
     fit = fit_autocorrelation(rho, fit_lag=fit_lag, tau_bounds=tau_bounds)
     population_fit = fit_autocorrelation(rho_pop, fit_lag=fit_lag, tau_bounds=tau_bounds)
     try:

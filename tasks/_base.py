@@ -70,8 +70,13 @@ class AbstractTask(eqx.Module):
     def ood(self) -> "AbstractTask":
         """The out-of-distribution variant of this task (e.g. trials twice as long)."""
 
+    @eqx.filter_jit
     def sample_batch(self, batch_size: int, *, key: PRNGKeyArray) -> Trial:
-        """`batch_size` trials with a leading `trial` axis; one condition per batch."""
+        """`batch_size` trials with a leading `trial` axis; one condition per batch.
+
+        Compiled once per task structure and batch size (eager dispatch of the many
+        small operations of a trial generator is far slower than the compiled batch).
+        """
         ckey, tkey = jr.split(key)
         condition = self.sample_condition(key=ckey)
         keys = jr.split(tkey, batch_size)

@@ -2,7 +2,11 @@
 
 from ._base import (
     AbstractContinuousRNN as AbstractContinuousRNN,
+)
+from ._base import (
     AbstractDiscreteRNN as AbstractDiscreteRNN,
+)
+from ._base import (
     AbstractRNN as AbstractRNN,
 )
 from ._ctrnn import CTRNN as CTRNN

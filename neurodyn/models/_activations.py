@@ -7,7 +7,7 @@ and look the function up here when they run.
 import jax
 import jax.numpy as jnp
 
-from .. import _checks
+from neurodyn import _checks
 
 
 def _leaky_relu(x):

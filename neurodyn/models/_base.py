@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._types import Trajectory
+from neurodyn._types import Trajectory
 
 State = Float[Array, " state"]
 Input = Float[Array, " input"]
@@ -175,6 +175,7 @@ class AbstractContinuousRNN(AbstractRNN):
             new = new + self.diffusion() * jnp.sqrt(self.dt) * noise
         return new
 
+    @eqx.filter_jit
     def integrate(
         self,
         inputs: Float[Array, "time input"],

@@ -8,7 +8,7 @@ values are checked at the spec edge instead).
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _checks
+from neurodyn import _checks
 
 
 def sizes(owner: str, input_size, hidden_size, output_size) -> tuple[int, int, int]:

@@ -3,11 +3,11 @@
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .. import _checks
+from neurodyn import _checks
+
 from . import _activations, _common, _init
 from ._base import AbstractContinuousRNN
 
@@ -109,10 +109,14 @@ class CTRNN(AbstractContinuousRNN):
 
         density = _check_connectivity(owner, connectivity, n)
 
-        k_rec, k_in, k_b, k_out, k_bout, k_mask = jr.split(key, 6)
-        W = _init.recurrent(self.init, k_rec, (n, n), gain=self.gain)
+        z = _init.draw(
+            self.init, key,
+            {"W_rec": (n, n), "W_in": (n, n_in), "b": (n,), "W_out": (n_out, n), "b_out": (n_out,)},
+            None if density is None else {"mask": (n, n)},
+        )
+        W = _init.recurrent(self.init, z["W_rec"], gain=self.gain)
         if density is not None:
-            self.mask = (jr.uniform(k_mask, (n, n)) < density).astype(density.dtype)
+            self.mask = (z["mask"] < density).astype(density.dtype)
         elif connectivity is not None:
             self.mask = jnp.asarray(connectivity, dtype=float)
         else:
@@ -129,10 +133,10 @@ class CTRNN(AbstractContinuousRNN):
         if not self.self_connections:
             W = jnp.where(jnp.eye(n, dtype=bool), 0.0, W)
         self.W_rec = W
-        self.W_in = _init.input_weights(self.init, k_in, (n, n_in))
-        self.b = _init.bias(self.init, k_b, n, fan_in=n)
-        self.W_out = _init.readout(self.init, k_out, (n_out, n))
-        self.b_out = _init.bias(self.init, k_bout, n_out, fan_in=n)
+        self.W_in = _init.input_weights(self.init, z["W_in"])
+        self.b = _init.bias(self.init, z["b"], fan_in=n)
+        self.W_out = _init.readout(self.init, z["W_out"])
+        self.b_out = _init.bias(self.init, z["b_out"], fan_in=n)
         self.h0 = jnp.zeros(n)
 
     @property

@@ -16,14 +16,20 @@ gain g scales only the recurrent draw (g = 1 is the default of every regime). Un
 uses J/N, so the effective weight has variance g²/N like the "gain" regime while the
 parameter the optimiser sees is O(√N); the readout is divided by γN, γ being the
 feature-learning knob. g and γ are array leaves, so a sweep varies them under `vmap`.
+
+A constructor draws everything at once with `draw` (one compiled call holding at most
+two random draws, which keeps the first construction at a new size cheap), then
+scales each standard draw with the functions below.
 """
 
+import functools
 import math
 
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 
-from .. import _checks
+from neurodyn import _checks
 
 INITS = ("gain", "uniform", "mup")
 
@@ -33,48 +39,54 @@ def check_init(owner: str, init: str, allowed=INITS) -> str:
     return _checks.choice(owner, "init", init, allowed)
 
 
-def _uniform(key, shape, bound):
-    return jr.uniform(key, shape, minval=-1.0, maxval=1.0) * bound
+def draw(init: str, key, weights: dict, uniform: dict | None = None) -> dict:
+    """Standard draws by name: the regime's N(0, 1) ("gain", "mup") or U(−1, 1)
+    ("uniform") for each shape in `weights`, and U(0, 1) for each shape in `uniform`
+    (masks, time constants)."""
+    gaussian = init in ("gain", "mup")
+    return _draw(key, gaussian, tuple(weights.items()), tuple((uniform or {}).items()))
 
 
-def recurrent(init: str, key, shape: tuple[int, ...], *, gain) -> jnp.ndarray:
-    """Recurrent weights `(…, hidden, hidden_in)`; fan-in is the last axis."""
-    n = shape[-1]
-    if init == "gain":
-        return gain * jr.normal(key, shape) / math.sqrt(n)
-    if init == "uniform":
-        return gain * _uniform(key, shape, 1.0 / math.sqrt(n))
-    if init == "mup":
-        return gain * jr.normal(key, shape) * math.sqrt(n)
-    raise ValueError(f"unknown init {init!r}")  # pragma: no cover - validated earlier
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _draw(key, gaussian: bool, weights: tuple, uniform: tuple) -> dict:
+    k_w, k_u = jr.split(key)
+    out = {}
+    for pairs, k, kind in ((weights, k_w, "weights"), (uniform, k_u, "uniform")):
+        if not pairs:
+            continue
+        sizes = [math.prod(shape) for _, shape in pairs]
+        if kind == "uniform":
+            flat = jr.uniform(k, (sum(sizes),))
+        elif gaussian:
+            flat = jr.normal(k, (sum(sizes),))
+        else:
+            flat = jr.uniform(k, (sum(sizes),), minval=-1.0, maxval=1.0)
+        offset = 0
+        for (name, shape), size in zip(pairs, sizes):
+            out[name] = flat[offset : offset + size].reshape(shape)
+            offset += size
+    return out
 
 
-def input_weights(init: str, key, shape: tuple[int, ...]) -> jnp.ndarray:
-    """Input weights `(…, hidden, input)`; fan-in is the last axis."""
-    n = shape[-1]
-    if init == "gain":
-        return jr.normal(key, shape) / math.sqrt(n)
-    if init == "uniform":
-        return _uniform(key, shape, 1.0 / math.sqrt(n))
-    if init == "mup":
-        return jr.normal(key, shape)
-    raise ValueError(f"unknown init {init!r}")  # pragma: no cover
+def recurrent(init: str, z, *, gain):
+    """Recurrent weights `(…, hidden, hidden_in)` from a standard draw; fan-in = last axis."""
+    n = z.shape[-1]
+    scale = math.sqrt(n) if init == "mup" else 1.0 / math.sqrt(n)
+    return gain * z * scale
 
 
-def readout(init: str, key, shape: tuple[int, int]) -> jnp.ndarray:
-    """Readout weights `(output, hidden)`."""
-    n = shape[-1]
-    if init == "gain":
-        return jr.normal(key, shape) / math.sqrt(n)
-    if init == "uniform":
-        return _uniform(key, shape, 1.0 / math.sqrt(n))
-    if init == "mup":
-        return jr.normal(key, shape)
-    raise ValueError(f"unknown init {init!r}")  # pragma: no cover
+def input_weights(init: str, z):
+    """Input weights `(…, hidden, input)` from a standard draw; fan-in = last axis."""
+    return z if init == "mup" else z / math.sqrt(z.shape[-1])
 
 
-def bias(init: str, key, size: int, *, fan_in: int) -> jnp.ndarray:
+def readout(init: str, z):
+    """Readout weights `(output, hidden)` from a standard draw."""
+    return z if init == "mup" else z / math.sqrt(z.shape[-1])
+
+
+def bias(init: str, z, *, fan_in: int):
     """A bias vector: U(±1/√fan_in) under "uniform", zeros otherwise."""
     if init == "uniform":
-        return _uniform(key, (size,), 1.0 / math.sqrt(fan_in))
-    return jnp.zeros(size)
+        return z / math.sqrt(fan_in)
+    return jnp.zeros_like(z)

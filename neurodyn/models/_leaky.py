@@ -6,7 +6,8 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .. import _checks
+from neurodyn import _checks
+
 from . import _activations, _common, _init
 from ._base import AbstractDiscreteRNN
 
@@ -73,9 +74,13 @@ class LeakyRateRNN(AbstractDiscreteRNN):
         self.train_tau, self.self_connections = bool(train_tau), bool(self_connections)
         self.noise_std = _common.scalar_leaf(owner, "noise_std", noise_std, low=0.0)
         self.gain = _common.scalar_leaf(owner, "gain", gain, low=0.0)
-        k_rec, k_in, k_b, k_out, k_bout, k_tau = jr.split(key, 6)
+        z = _init.draw(
+            self.init, key,
+            {"W_rec": (n, n), "W_in": (n, n_in), "b": (n,), "W_out": (n_out, n), "b_out": (n_out,)},
+            {"tau": (n,)} if tau is None else None,
+        )
         if tau is None:
-            self.tau = 1.0 + jr.uniform(k_tau, (n,))
+            self.tau = 1.0 + z["tau"]
         else:
             _checks.in_range(
                 owner, "tau", tau, low=1.0,
@@ -83,14 +88,14 @@ class LeakyRateRNN(AbstractDiscreteRNN):
                 "pass tau=None for the default 1 + U(0, 1).",
             )
             self.tau = _common.per_neuron(owner, "tau", tau, n)
-        W = _init.recurrent(self.init, k_rec, (n, n), gain=self.gain)
+        W = _init.recurrent(self.init, z["W_rec"], gain=self.gain)
         if not self.self_connections:
             W = jnp.where(jnp.eye(n, dtype=bool), 0.0, W)
         self.W_rec = W
-        self.W_in = _init.input_weights(self.init, k_in, (n, n_in))
-        self.b = _init.bias(self.init, k_b, n, fan_in=n)
-        self.W_out = _init.readout(self.init, k_out, (n_out, n))
-        self.b_out = _init.bias(self.init, k_bout, n_out, fan_in=n)
+        self.W_in = _init.input_weights(self.init, z["W_in"])
+        self.b = _init.bias(self.init, z["b"], fan_in=n)
+        self.W_out = _init.readout(self.init, z["W_out"])
+        self.b_out = _init.bias(self.init, z["b_out"], fan_in=n)
 
     @property
     def non_trainable(self) -> tuple[str, ...]:

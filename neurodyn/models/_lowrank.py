@@ -3,11 +3,11 @@
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .. import _checks
-from . import _activations, _common
+from neurodyn import _checks
+
+from . import _activations, _common, _init
 from ._base import AbstractContinuousRNN
 from ._ctrnn import SOLVERS
 
@@ -74,11 +74,12 @@ class LowRankRNN(AbstractContinuousRNN):
         self.activation = _activations.check_activation(owner, activation)
         self.tau = _common.time_constants(owner, tau, size, dt=self.dt)
         self.noise_std = _common.scalar_leaf(owner, "noise_std", noise_std, low=0.0)
-        k_m, k_n, k_in, k_out = jr.split(key, 4)
-        self.m = jr.normal(k_m, (size, self.rank))
-        self.n = jr.normal(k_n, (size, self.rank))
-        self.W_in = jr.normal(k_in, (size, n_in))
-        self.W_out = jr.normal(k_out, (n_out, size))
+        # Standard normal draws for every array (the "gain" regime's standard draw).
+        z = _init.draw(
+            "gain", key,
+            {"m": (size, self.rank), "n": (size, self.rank), "W_in": (size, n_in), "W_out": (n_out, size)},
+        )
+        self.m, self.n, self.W_in, self.W_out = z["m"], z["n"], z["W_in"], z["W_out"]
 
     def effective_tau(self) -> Float[Array, " hidden"]:
         """τ as the dynamics use it: max(τ, dt), without gradient (τ is fixed)."""

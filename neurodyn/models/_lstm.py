@@ -60,13 +60,16 @@ class LSTM(AbstractDiscreteRNN):
         self.init = _init.check_init(owner, init, ("uniform", "gain"))
         self.noise_std = _common.scalar_leaf(owner, "noise_std", noise_std, low=0.0)
         self.gain = _common.scalar_leaf(owner, "gain", gain, low=0.0)
-        k_rec, k_in, k_b, k_out, k_bout = jr.split(key, 5)
         g = self.n_gates
-        self.W_rec = _init.recurrent(self.init, k_rec, (g * n, n), gain=self.gain)
-        self.W_in = _init.input_weights(self.init, k_in, (g * n, n_in))
-        self.b = _init.bias(self.init, k_b, g * n, fan_in=n)
-        self.W_out = _init.readout(self.init, k_out, (n_out, n))
-        self.b_out = _init.bias(self.init, k_bout, n_out, fan_in=n)
+        z = _init.draw(
+            self.init, key,
+            {"W_rec": (g * n, n), "W_in": (g * n, n_in), "b": (g * n,), "W_out": (n_out, n), "b_out": (n_out,)},
+        )
+        self.W_rec = _init.recurrent(self.init, z["W_rec"], gain=self.gain)
+        self.W_in = _init.input_weights(self.init, z["W_in"])
+        self.b = _init.bias(self.init, z["b"], fan_in=n)
+        self.W_out = _init.readout(self.init, z["W_out"])
+        self.b_out = _init.bias(self.init, z["b_out"], fan_in=n)
 
     @property
     def state_size(self) -> int:

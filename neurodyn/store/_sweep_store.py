@@ -128,7 +128,7 @@ class SweepStore:
         for m in members:
             g = str(table["group"].sel(member=m).values)
             groups.setdefault(g, []).append(int(m))
-        keep = ["state", "output", "inputs", "targets", "mask"]
+        keep = ["states", "outputs", "inputs", "targets", "mask"]
         for g, ids in groups.items():
             ds = self.group(g)
             sub = ds[[k for k in keep if k in ds]].sel(member=ids)

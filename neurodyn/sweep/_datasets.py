@@ -103,8 +103,8 @@ def group_template(
         else:
             data[name] = (("member", "trial", "time", last), _lazy((k, trial, time, arr.shape[-1]), arr.dtype))
     state = getattr(model, "state_size", model.hidden_size)
-    data["state"] = (("member", "trial", "time", "state"), _lazy((k, trial, time, state), np.float32))
-    data["output"] = (("member", "trial", "time", "output"), _lazy((k, trial, time, model.output_size), np.float32))
+    data["states"] = (("member", "trial", "time", "state"), _lazy((k, trial, time, state), np.float32))
+    data["outputs"] = (("member", "trial", "time", "output"), _lazy((k, trial, time, model.output_size), np.float32))
     coords = {
         "member": np.asarray(member_ids, dtype=np.int64),
         "step": np.arange(1, n_steps + 1, dtype=np.int64),
@@ -114,5 +114,5 @@ def group_template(
     ds = xr.Dataset(data, coords=coords)
     ds["loss"].attrs["description"] = "training-batch loss at each step (NaN after the member stopped)"
     ds["eval_loss"].attrs["description"] = "loss on the fixed held-out batch after each epoch"
-    ds["state"].attrs["description"] = "full recurrent state on the evaluation batch after training"
+    ds["states"].attrs["description"] = "full recurrent state on the evaluation batch after training"
     return ds

@@ -154,8 +154,8 @@ def _write_region(path, group, region, states, initial_models, history, n_real, 
         "steps_trained": (("member",), take(states.step).astype(np.int64)),
         "done": (("member",), take(states.done)),
         "diverged": (("member",), take(states.diverged)),
-        "state": (("member", "trial", "time", "state"), take(traj.state)),
-        "output": (("member", "trial", "time", "output"), take(traj.output)),
+        "states": (("member", "trial", "time", "state"), take(traj.state)),
+        "outputs": (("member", "trial", "time", "output"), take(traj.output)),
     }
     if not shared:
         for name in ("inputs", "targets", "mask"):

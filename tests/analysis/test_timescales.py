@@ -20,8 +20,10 @@ from neurodyn.analysis import (
     ZeroInput,
     autocorrelation,
     autocorrelation_timescales,
+    autocovariance,
     drive,
     fit_autocorrelation,
+    normalise_autocovariance,
     population_autocorrelation,
     summarise_timescales,
 )
@@ -128,15 +130,16 @@ def test_drive_validates_arguments():
 
 
 def _brute_force(x, max_lag):
-    """The estimator written out: per trial, mean-subtracted, / (n − k), / C(0)."""
+    """The estimator written out: per trial mean-subtracted sums / (n − k), averaged over
+    trials, then / C̄(0)."""
     x = np.asarray(x, dtype=np.float64)
     out = []
     for trial in x:
         xm = trial - trial.mean(0)
         n = len(xm)
-        c = np.stack([(xm[: n - k] * xm[k:]).sum(0) / (n - k) for k in range(max_lag + 1)])
-        out.append(c / c[0])
-    return np.mean(out, axis=0)
+        out.append(np.stack([(xm[: n - k] * xm[k:]).sum(0) / (n - k) for k in range(max_lag + 1)]))
+    c = np.mean(out, axis=0)
+    return c / c[0]
 
 
 def test_autocorrelation_matches_brute_force():
@@ -158,9 +161,12 @@ def test_streaming_equals_full_series(chunk):
         update = jax.jit(acc.update)
         for start in range(0, x.shape[0], chunk):
             state = update(state, x[start : start + chunk])
-        rho, pop = acc.finalize(state)
-        np.testing.assert_allclose(rho, autocorrelation(x, 30), atol=1e-11)
-        np.testing.assert_allclose(pop, population_autocorrelation(x, 30), atol=1e-11)
+        cov, pop = acc.finalize(state)
+        np.testing.assert_allclose(cov, autocovariance(x, 30), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(
+            pop, autocovariance(x.sum(-1, keepdims=True), 30)[:, 0], rtol=1e-10, atol=1e-10
+        )
+        np.testing.assert_allclose(normalise_autocovariance(cov), autocorrelation(x, 30), atol=1e-12)
 
 
 def test_streaming_through_drive_equals_full_series_float32():
@@ -168,10 +174,12 @@ def test_streaming_through_drive_equals_full_series_float32():
     model = DiagonalAR(jnp.array([0.3, 0.9, 0.99]), jnp.array([1.0, 0.1, 1.0]))
     kwargs = dict(burn_in=100, key=jr.key(5), chunk_size=300, n_trials=2)
     run = drive(model, BinaryInput(), 2000, **kwargs)
-    rho, pop = drive(model, BinaryInput(), 2000, accumulator=AutocorrelationAccumulator(50), **kwargs)
-    for t in range(2):
-        np.testing.assert_allclose(rho[t], autocorrelation(run[t], 50), atol=2e-5)
-        np.testing.assert_allclose(pop[t], population_autocorrelation(run[t], 50), atol=2e-5)
+    cov, pop = drive(model, BinaryInput(), 2000, accumulator=AutocorrelationAccumulator(50), **kwargs)
+    assert cov.shape == (2, 51, 3) and pop.shape == (2, 51)
+    np.testing.assert_allclose(normalise_autocovariance(cov), autocorrelation(run, 50), atol=2e-5)
+    np.testing.assert_allclose(
+        normalise_autocovariance(pop[..., None])[:, 0], population_autocorrelation(run, 50), atol=2e-5
+    )
 
 
 def test_constant_units_have_no_autocorrelation():
@@ -180,9 +188,13 @@ def test_constant_units_have_no_autocorrelation():
     assert np.all(np.isnan(rho[:, :2])) and np.all(np.isfinite(rho[:, 2]))
     acc = AutocorrelationAccumulator(10, population=False)
     state = acc.update(acc.update(acc.init(3), x[:77]), x[77:])
-    rho_s, none = acc.finalize(state)
+    cov, none = acc.finalize(state)
     assert none is None
-    np.testing.assert_array_equal(np.isnan(rho_s), np.isnan(rho))
+    np.testing.assert_array_equal(cov[:, :2], 0.0)
+    np.testing.assert_array_equal(np.isnan(normalise_autocovariance(cov)), np.isnan(rho))
+    # A trial in which a unit is constant adds C = 0 instead of spoiling the average.
+    trials = jnp.stack([x, x.at[:, 2].set(3.0)])
+    np.testing.assert_allclose(autocorrelation(trials, 10)[:, 2], rho[:, 2], rtol=1e-5)
 
 
 def test_autocorrelation_validates_max_lag():
@@ -224,7 +236,8 @@ def test_mixture_chooses_double_and_the_slower_tau():
         np.testing.assert_allclose(fit.tau_net, slow, rtol=tol)
         np.testing.assert_allclose(fit.tau_slow, slow, rtol=tol)
         np.testing.assert_allclose(fit.tau_fast, fast, rtol=5 * tol)
-        np.testing.assert_allclose(fit.amplitude_fast, weights, atol=tol)
+        np.testing.assert_allclose(fit.fraction_fast, weights, atol=tol)
+        np.testing.assert_allclose(fit.amplitude_double, 1.0, atol=tol)
 
 
 def test_unfittable_units_are_flagged():
