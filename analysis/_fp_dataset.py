@@ -84,7 +84,10 @@ def fixed_points_to_dataset(
     attractors = np.asarray(fixed_points.attractors)
     data["attractor_plus"] = (lead_dims + ("fp",), attractors[..., 0])
     data["attractor_minus"] = (lead_dims + ("fp",), attractors[..., 1])
-    data["has_unstable_vector"] = (lead_dims + ("fp",), np.asarray(fixed_points.has_unstable_vector))
+    data["has_unstable_vector"] = (
+        lead_dims + ("fp",),
+        np.asarray(fixed_points.has_unstable_vector),
+    )
     data["n_points"] = (lead_dims, np.asarray(fixed_points.valid).sum(-1).astype(np.int32))
     ds = xr.Dataset(data)
     for name, var in ds.data_vars.items():

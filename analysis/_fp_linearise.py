@@ -34,15 +34,18 @@ def linearise(
     points: Float[Array, "fp state"],
     valid: Bool[Array, " fp"],
     u: Float[Array, " input"],
-) -> tuple[Complex[Array, "fp eig"], Int[Array, " fp"], Int[Array, " fp"], Float[Array, "fp state"]]:
+) -> tuple[
+    Complex[Array, "fp eig"], Int[Array, " fp"], Int[Array, " fp"], Float[Array, "fp state"]
+]:
     """Eigenvalues, unstable-mode counts, stability codes and one-mode unstable vectors.
 
     Only the valid slots (a prefix of `fp`) are linearised: a `while_loop` over slots
     stops at the last valid one, so a mostly empty `fp` axis costs nothing (under a
     vmap over members, the loop runs to the longest member's count).
 
-    `jnp.linalg.eig` (LAPACK geev) is used: it runs on CPU; on GPUs it needs a recent
-    jaxlib with a GPU eig kernel (otherwise run the linearisation on CPU). Eigenvalues
+    `jnp.linalg.eig` (LAPACK geev) is used. It runs on CPU; on GPU, JAX calls LAPACK on
+    the host (a device-host copy per point, fine at these sizes; MAGMA optional); on TPU
+    it is not implemented: run the analysis under `jax.default_device(cpu)`. Eigenvalues
     are sorted most unstable first; a mode is unstable if Re λ > 0 (continuous) or
     |λ| > 1 (discrete), strictly, so marginal modes count as stable.
     """

@@ -131,7 +131,9 @@ def plot_eigenvalues(fixed_points: FixedPoints, *, ax=None, include_slow: bool =
     for code, style in _STYLE.items():
         lam = eig[valid & (stability == code)].ravel()
         if lam.size:
-            ax.scatter(lam.real, lam.imag, s=12, color=style["color"], label=style["label"], alpha=0.7)
+            ax.scatter(
+                lam.real, lam.imag, s=12, color=style["color"], label=style["label"], alpha=0.7
+            )
     ax.set_xlabel("Re λ")
     ax.set_ylabel("Im λ")
     ax.legend(loc="best", fontsize="small")

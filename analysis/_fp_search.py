@@ -76,41 +76,46 @@ def find_fixed_points(
     r"""Find the fixed points and slow points of a model's noise-free dynamics.
 
     Minimises q(h) = ½‖F(h)‖² (F = `model.residual`: the vector field of a continuous
-    model, step(h, u) − h of a discrete one) from every initial state at once: an optax
-    optimiser (Adam by default) vmapped over candidates, keeping each candidate's best
-    iterate, stopping after `n_iters` or once every q ≤ `tol_q` (`early_exit`). Candidates
-    with q ≤ `newton_tol_q` are then refined by Newton's method (`optimistix.Newton`)
-    and the better of the two results is kept; Adam alone stalls far above the floor.
-    The whole search runs with matmul precision "highest" (GPUs default to TF32).
+    model, step(h, u) − h of a discrete one) over the full state from every initial
+    state at once: an optax optimiser (`optax.adam(learning_rate)` by default) vmapped
+    over candidates, each keeping its best iterate, for `n_iters` steps or until every
+    q is below tolerance (`early_exit`). Candidates with q ≤ `newton_tol_q` are then
+    Newton-refined (`optimistix.Newton`, at most `max_newton_steps`), keeping the better
+    of the two. Matmul precision is "highest" throughout (GPUs default to TF32).
 
-    Each candidate is then `CONVERGED` (q ≤ `tol_q`), `SLOW` (q ≤ `newton_tol_q`: a
-    slow point), `FAILED`, or an `OUTLIER` (farther than `outlier_distance` × the mean
-    distance of the initial states from their centroid, the reference finder's rule).
-    Converged and slow candidates are merged greedily, best q first (fixed points before
-    slow points), into unique points no closer than `unique_tol` (Euclidean): the
-    reference finder's absolute 1e-3 by default, or `"auto"`: 1e-3 × the mean distance
-    of the initial states from their centroid, for states far from unit scale. Each
-    unique point is linearised (`jacobian`, eigenvalues, stability).
+    **Statuses.** A candidate is `CONVERGED` if q ≤ max(`tol_q`, floor), where floor =
+    8·eps²·Σᵢ max(hᵢ², 1) is 16× the rounding floor of the dtype; `SLOW` if q ≤
+    `newton_tol_q` (a slow point); else `FAILED`; `OUTLIER` if it ended farther from the
+    initial states' centroid than `outlier_distance` × their mean distance to it.
+    Measured floors after Newton (tanh networks, N units): float32 ≈ 0.5·N·eps² (1e-17
+    at N=2, 1e-14 at 16, 3e-13 at 64, 9e-13 at 128), so a fixed 1e-12 would call true
+    fixed points of 128-unit float32 networks slow; float64 ≈ 1e-31 (N=16) to 3e-30
+    (N=128). Adam alone stalls near q ~ 1e-5. For float64, build the model and call this
+    inside `with jax.enable_x64(True):` (or `jax.config.update("jax_enable_x64", True)`
+    at start-up), with float64 initial states.
 
-    q floors (measured, tanh networks): see `tests/analysis/test_fixed_points.py`; in
-    float32 q bottoms out near N·1e-15 for N units, so `tol_q=1e-12` holds for networks
-    up to a few hundred units; with x64 (`with jax.enable_x64(True):` around model
-    construction and the call, or `jax.config.update("jax_enable_x64", True)` at start)
-    Newton reaches ~1e-30.
+    **Uniqueness.** Converged, then slow, candidates are merged greedily in order of q:
+    a candidate within `unique_tol` (Euclidean) of a kept point joins it. The default is
+    the reference finder's absolute 1e-3; `"auto"` uses 1e-3 × the mean distance of the
+    initial states to their centroid, for states far from unit scale.
 
-    **Arguments:**
+    **Defaults vs other tools.** The reference finder (FixedPointFinder) uses tol_q
+    1e-12, 5000 iterations, uniqueness 1e-3 and outliers beyond 10×, as here, but no
+    Newton step, so few of its candidates reach 1e-12; some tools use tol 1e-5 and
+    uniqueness 0.025, far looser: compare counts only at equal settings.
 
-    - `u`: the constant input, `[input]`; or `[n_inputs, input]` for several, which
-      adds a leading axis to the result (vmapped).
-    - `initial_states`: `[candidate, state]` (see `sample_initial_states`), or
-      `[n_inputs, candidate, state]`, one set per input.
-    - `max_points`: size of the `fp` axis (default: the number of candidates).
+    **Arguments:** `u`: `[input]`, or `[n_inputs, input]` for several constant inputs
+    (a leading axis on the result); `initial_states`: `[candidate, state]` (see
+    `sample_initial_states`), or `[n_inputs, candidate, state]`; `max_points`: size of
+    the `fp` axis (default: the number of candidates); numbers are traced, so changing
+    a tolerance does not recompile.
 
-    **Returns:** a `FixedPoints` (`print` it for a summary). Jittable and vmappable over
-    models: `eqx.filter_vmap(lambda m, x: find_fixed_points(m, u, x))(models, states)`.
+    **Returns:** `FixedPoints` (print it for a summary), linearised (`jacobian`,
+    eigenvalues, stability); jittable and vmappable over models:
+    `eqx.filter_vmap(lambda m, x: find_fixed_points(m, u, x))(models, starts)`.
 
-    **Reference:** Sussillo & Barak, "Opening the black box", Neural Computation 2013;
-    Golub & Sussillo, "FixedPointFinder", JOSS 2018.
+    **References:** Sussillo & Barak, Neural Computation 2013; Golub & Sussillo,
+    "FixedPointFinder", JOSS 2018.
     """
     owner = "find_fixed_points"
     if not isinstance(model, AbstractRNN):
@@ -151,7 +156,7 @@ def find_fixed_points(
     settings = dict(
         n_iters=n_iters,
         learning_rate=learning_rate if isinstance(learning_rate, (int, float)) else None,
-        optimizer="adam" if optimizer is None else repr(optimizer),
+        optimizer="adam" if optimizer is None else "custom",
         tol_q=float(tol_q),
         newton=bool(newton),
         newton_tol_q=float(newton_tol_q),
@@ -169,7 +174,9 @@ def find_fixed_points(
         tol_q=jnp.asarray(tol_q, float),
         newton_tol_q=jnp.asarray(newton_tol_q, float),
         unique_tol=jnp.asarray(1.0 if unique_tol == "auto" else unique_tol, float),
-        outlier_distance=jnp.asarray(jnp.inf if outlier_distance is None else outlier_distance, float),
+        outlier_distance=jnp.asarray(
+            jnp.inf if outlier_distance is None else outlier_distance, float
+        ),
     )
     structure = dict(
         optimizer=optimizer,
@@ -202,10 +209,20 @@ def _search(
 ):
     n_iters, learning_rate, tol_q, newton_tol_q, unique_tol, outlier_distance = (
         numbers[k]
-        for k in ("n_iters", "learning_rate", "tol_q", "newton_tol_q", "unique_tol", "outlier_distance")
+        for k in (
+            "n_iters",
+            "learning_rate",
+            "tol_q",
+            "newton_tol_q",
+            "unique_tol",
+            "outlier_distance",
+        )
     )
     with jax.default_matmul_precision("highest"):
-        x0 = x0.astype(jnp.result_type(x0.dtype, jnp.float32))
+        # Search in the dtype the dynamics compute in (float64 parameters win).
+        u = u.astype(jnp.result_type(u.dtype, jnp.float32))
+        out = jax.eval_shape(model.residual, x0[0].astype(jnp.result_type(x0, float)), u)
+        x0 = x0.astype(jnp.result_type(x0.dtype, out.dtype, jnp.float32))
 
         def q_fn(h):
             f = model.residual(h, u)
@@ -223,8 +240,11 @@ def _search(
         if newton:
             h, q = _newton(model, u, q_fn, h, q, newton_tol_q, max_newton_steps)
 
-        centroid = x0.mean(0)
-        spread = jnp.linalg.norm(x0 - centroid, axis=-1).mean()
+        # Scale of the starts, from the finite ones (stored trajectories may hold NaN).
+        ok = jnp.all(jnp.isfinite(x0), axis=-1)
+        n_ok = jnp.maximum(ok.sum(), 1)
+        centroid = jnp.where(ok[:, None], x0, 0.0).sum(0) / n_ok
+        spread = jnp.where(ok, jnp.linalg.norm(x0 - centroid, axis=-1), 0.0).sum() / n_ok
         finite = jnp.isfinite(q) & jnp.all(jnp.isfinite(h), axis=-1)
         status = jnp.where(q <= tolerance(h), CONVERGED, jnp.where(q <= newton_tol_q, SLOW, FAILED))
         status = jnp.where(finite, status, FAILED)
@@ -291,8 +311,9 @@ def _minimise(q_fn, x0, n_iters, learning_rate, optimizer, tolerance, early_exit
 
 def _newton(model, u, q_fn, h, q, newton_tol_q, max_steps):
     """Newton-refine every candidate; keep the result where it improves a small q."""
-    eps = jnp.finfo(h.dtype).eps
-    solver = optx.Newton(rtol=float(10 * eps), atol=float(10 * eps))
+    # Stop only at the rounding floor (|F| below eps everywhere), or after max_steps.
+    eps = float(jnp.finfo(h.dtype).eps)
+    solver = optx.Newton(rtol=eps, atol=eps)
 
     def refine(h0):
         sol = optx.root_find(
@@ -329,7 +350,9 @@ def _deduplicate(h, q, status, tol, max_points):
         slot = jnp.minimum(count, max_points - 1)
         points = points.at[slot].set(jnp.where(new, x, points[slot]))
         rep = rep.at[slot].set(jnp.where(new, idx.astype(jnp.int32), rep[slot]))
-        assigned = jnp.where(keep[idx] & duplicate, nearest.astype(jnp.int32), jnp.where(new, count, -1))
+        assigned = jnp.where(
+            keep[idx] & duplicate, nearest.astype(jnp.int32), jnp.where(new, count, -1)
+        )
         return (points, rep, count + new), assigned
 
     init = (

@@ -146,6 +146,7 @@ def autocorrelation_timescales(
     chunk_size: int = 1000,
     record: str = "rates",
     tau_bounds: tuple[float, float] = (1e-2, 1e3),
+    min_fraction: float = 0.1,
     noise: bool = False,
 ) -> TimescaleResult:
     """Drive a network, stream its autocorrelations, and fit timescales per unit.
@@ -182,8 +183,9 @@ def autocorrelation_timescales(
     )
     rho = normalise_autocovariance(cov)
     rho_pop = normalise_autocovariance(cov_pop[..., None])[:, 0]
-    fit = fit_autocorrelation(rho, fit_lag=fit_lag, tau_bounds=tau_bounds)
-    population_fit = fit_autocorrelation(rho_pop, fit_lag=fit_lag, tau_bounds=tau_bounds)
+    fit_kw = dict(fit_lag=fit_lag, tau_bounds=tau_bounds, min_fraction=min_fraction)
+    fit = fit_autocorrelation(rho, **fit_kw)
+    population_fit = fit_autocorrelation(rho_pop, **fit_kw)
     try:
         tau = learned_tau(model, in_steps=True)
     except ValueError:

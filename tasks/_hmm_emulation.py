@@ -32,7 +32,7 @@ def straight_through_gumbel(
     """
     soft = jax.nn.softmax((logits + jr.gumbel(key, logits.shape)) / temperature, axis=-1)
     hard = jax.nn.one_hot(jnp.argmax(soft, axis=-1), logits.shape[-1], dtype=soft.dtype)
-    return hard + soft - lax.stop_gradient(soft)
+    return hard + (soft - lax.stop_gradient(soft))  # exactly `hard` in the forward pass
 
 
 class HMMEmulation(AbstractTask):

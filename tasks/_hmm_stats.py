@@ -1,5 +1,7 @@
 """Emission statistics of HMMs and of their emulators, empirical and analytic."""
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -38,6 +40,7 @@ def _from_pair_counts(time_marginals, pairs) -> EmissionStatistics:
     )
 
 
+@jax.jit
 def emission_statistics(emissions: Float[Array, "trial time 3"]) -> EmissionStatistics:
     """Empirical statistics of one-hot emission sequences (pooled over trials and time)."""
     time_marginals = jnp.mean(emissions, axis=0)
@@ -63,6 +66,7 @@ def stationary_distribution(hmm: HMM) -> Float[Array, " M"]:
     return jnp.linalg.lstsq(system, rhs)[0]
 
 
+@functools.partial(jax.jit, static_argnames="n_time")
 def analytic_emission_statistics(hmm: HMM, n_time: int) -> EmissionStatistics:
     """The exact expectations of `emission_statistics` for sequences of `hmm`.
 
@@ -89,6 +93,7 @@ def sample_hmm_onehot(hmm: HMM, n_trials: int, n_time: int, *, key: PRNGKeyArray
     return jax.nn.one_hot(emissions, N_SYMBOLS)
 
 
+@eqx.filter_jit
 def emulation_distance(
     generated: Float[Array, "trial time 3"], hmm: HMM, *, key: PRNGKeyArray, blur: float = 0.2
 ) -> tuple[Float[Array, ""], Float[Array, ""]]:

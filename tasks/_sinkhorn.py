@@ -6,6 +6,8 @@ members and jit-compiled with the rest of a training step, and its iteration cou
 static so it never recompiles.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from jax import lax
@@ -49,6 +51,7 @@ def _entropic_ot(x, y, eps, schedule):
     return _dual(f, g, half_squared_distances(x, y), log_a, log_b, eps)
 
 
+@functools.partial(jax.jit, static_argnames="n_iter")
 def sinkhorn_divergence(
     x: Float[Array, "n dim"],
     y: Float[Array, "m dim"],

@@ -79,7 +79,11 @@ class TrainConfig:
         return {k: getattr(self, k) for k in ("l1", "l2", "nuclear", "rate")}
 
     def static_key(self) -> tuple:
-        """What must be equal for two configs to share one compiled program."""
+        """What must be equal for two configs to share one compiled program.
+
+        Penalty strengths are not part of it: a group turns on every penalty that any of
+        its members uses, and members without it get strength 0.
+        """
         _, flags = split_options(self.optimizer, dict(self.optimizer_options))
         return (
             self.optimizer,
@@ -89,7 +93,6 @@ class TrainConfig:
             self.eval_every,
             self.eval_batch_size,
             self.loss_threshold is not None,
-            tuple(k for k, v in self.penalties().items() if v != 0),
             self.epochs_per_call,
             self.noise,
         )

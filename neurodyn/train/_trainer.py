@@ -120,7 +120,7 @@ class Trainer(eqx.Module):
             loss_threshold=jnp.asarray(
                 jnp.inf if config.loss_threshold is None else config.loss_threshold, f
             ),
-            penalties={k: jnp.asarray(v, f) for k, v in config.penalties().items() if k in self.active_penalties},
+            penalties={k: jnp.asarray(config.penalties()[k], f) for k in self.active_penalties},
             eval_trials=eval_trials,
             eval_loss=jnp.asarray(jnp.nan, f),
             eval_metric=jnp.asarray(jnp.nan, f),

@@ -23,7 +23,14 @@ from neurodyn.analysis import (
     plot_fixed_points,
     sample_initial_states,
 )
-from neurodyn.analysis._fixed_points import CONVERGED, OUTLIER, SADDLE, STABLE, UNSTABLE
+from neurodyn.analysis._fixed_points import (
+    CONVERGED,
+    FAILED,
+    OUTLIER,
+    SADDLE,
+    STABLE,
+    UNSTABLE,
+)
 from neurodyn.models import AbstractContinuousRNN, AbstractDiscreteRNN
 
 
@@ -183,7 +190,9 @@ def test_linear_continuous_system_point_is_minus_A_inverse_b():
             # Continuous: the eigenvalues of A, most unstable (largest Re λ) first.
             lam = np.sort(np.asarray(spectra[m]))[::-1]
             np.testing.assert_allclose(np.real(fps.eigenvalues[m, k, 0]), lam, atol=1e-4)
-    np.testing.assert_array_equal(fps.stability[:, :, 0], [[STABLE] * 3, [SADDLE] * 3, [UNSTABLE] * 3])
+    np.testing.assert_array_equal(
+        fps.stability[:, :, 0], [[STABLE] * 3, [SADDLE] * 3, [UNSTABLE] * 3]
+    )
     np.testing.assert_array_equal(fps.n_unstable[:, :, 0], [[0] * 3, [1] * 3, [3] * 3])
 
 
@@ -226,8 +235,10 @@ def test_autodiff_jacobian_matches_finite_differences(cls):
     with jax.enable_x64(True):
         model = cls(**_tanh_weights(5, 1.5, jr.key(0)))
         h, u = jr.normal(jr.key(1), (5,)), jnp.array([0.3])
-        step = (lambda x: x + model.residual(x, u)) if cls is TanhMap else (
-            lambda x: model.residual(x, u)
+        step = (
+            (lambda x: x + model.residual(x, u))
+            if cls is TanhMap
+            else (lambda x: model.residual(x, u))
         )
         eps = 1e-6
         fd = np.stack(
@@ -237,16 +248,21 @@ def test_autodiff_jacobian_matches_finite_differences(cls):
 
 
 def test_deduplication_tolerances_and_overflow():
-    # With h -> h every candidate is a fixed point where it starts.
-    offsets = jnp.array([[0.0, 0.0], [0.5e-3, 0.0], [2e-3, 0.0], [1.0, 1.0], [1.0, 1.0002]])
+    # With h -> h every candidate is a fixed point where it starts; the NaN start (as
+    # from a diverged stored trajectory) fails and leaves the scale of the others alone.
+    offsets = jnp.array(
+        [[0.0, 0.0], [0.5e-3, 0.0], [2e-3, 0.0], [1.0, 1.0], [1.0, 1.0002], [jnp.nan, 0.0]]
+    )
     run = lambda x, tol: find_fixed_points(
         Identity(), jnp.zeros(1), x, n_iters=0, newton=False, unique_tol=tol, max_points=4
     )
     fps = run(offsets, 1e-3)
     assert int(fps.count) == 3
-    np.testing.assert_array_equal(fps.candidate_fp, [0, 0, 1, 2, 2])
+    np.testing.assert_array_equal(fps.candidate_fp, [0, 0, 1, 2, 2, -1])
+    np.testing.assert_array_equal(fps.candidate_status, [CONVERGED] * 5 + [FAILED])
     # "auto": 1e-3 × the mean distance of the initial states from their centroid.
-    spread = float(np.linalg.norm(offsets - offsets.mean(0), axis=1).mean())
+    finite = np.asarray(offsets[:5])
+    spread = float(np.linalg.norm(finite - finite.mean(0), axis=1).mean())
     assert 0.6 < spread < 0.8  # auto tolerance ≈ 6.8e-4: the same 3 groups
     assert int(run(offsets, "auto").count) == 3
     # Scaled up 100×: "auto" scales along; the absolute 1e-3 splits every point, and
@@ -306,15 +322,24 @@ def test_vmapped_over_members_equals_per_member(bistable_members):
     for k in range(3):
         single = _analyse(Bistable(a=a[k]), starts[k])
         one = batched[k]
-        for name in ("valid", "stability", "n_unstable", "attractors", "candidate_status",
-                     "candidate_fp", "slow"):
+        for name in (
+            "valid",
+            "stability",
+            "n_unstable",
+            "attractors",
+            "candidate_status",
+            "candidate_fp",
+            "slow",
+        ):
             np.testing.assert_array_equal(getattr(one, name), getattr(single, name), err_msg=name)
         for name in ("points", "eigenvalues", "unstable_vector"):
             np.testing.assert_allclose(
                 getattr(one, name), getattr(single, name), atol=1e-6, err_msg=name
             )
         root = float(np.sqrt(a[k]))
-        np.testing.assert_allclose(np.sort(_valid(one, "points")[:, 0]), [-root, 0, root], atol=1e-6)
+        np.testing.assert_allclose(
+            np.sort(_valid(one, "points")[:, 0]), [-root, 0, root], atol=1e-6
+        )
     assert str(batched).startswith("FixedPoints (continuous over 3 models")
 
 
@@ -341,7 +366,10 @@ def test_dataset_round_trip(bistable_members, tmp_path):
     with pytest.raises(ValueError, match=r"2 leading axes \(2, 3\); name them"):
         fixed_points_to_dataset(two)
     assert fixed_points_to_dataset(two, lead_dims=("condition", "member"))["q"].dims == (
-        "condition", "member", "fp")
+        "condition",
+        "member",
+        "fp",
+    )
 
 
 def test_figures(bistable):

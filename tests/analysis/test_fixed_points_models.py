@@ -16,6 +16,7 @@ from neurodyn.tasks import FlipFlop
 FAST = dict(n_iters=1000, learning_rate=3e-2, max_points=16)
 
 
+@eqx.filter_jit  # one compiled rollout instead of many eager ops
 def _starts(model, n, *, key):
     """Initial states off the model's own trajectories under random input."""
     kin, ksample = jr.split(key)
@@ -62,14 +63,20 @@ def _train_flipflop(model, task, *, n_steps, learning_rate, key):
     return eqx.combine(train(params, key), static)
 
 
-def _flipflop_analysis(model, task, *, key):
+@eqx.filter_jit
+def _rollout(model, task, *, key):
+    """Accuracy on fresh trials and 256 initial states sampled off their trajectories."""
     ktrial, kstart = jr.split(key)
     trials = task.sample_batch(64, key=ktrial)
     traj = jax.vmap(model)(trials.inputs)
-    accuracy = float(jax.vmap(task.metric)(traj.output, trials).mean())
-    starts = sample_initial_states(traj.state, 256, key=kstart)
+    accuracy = jax.vmap(task.metric)(traj.output, trials).mean()
+    return accuracy, sample_initial_states(traj.state, 256, key=kstart)
+
+
+def _flipflop_analysis(model, task, *, key):
+    accuracy, starts = _rollout(model, task, key=key)
     fps = find_fixed_points(model, jnp.zeros(task.input_size), starts, max_points=64)
-    return accuracy, connect_saddles(model, fps)
+    return float(accuracy), connect_saddles(model, fps)
 
 
 @pytest.fixture(scope="session")

