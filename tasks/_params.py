@@ -17,15 +17,27 @@ def float_leaf(owner: str, field: str, value, **bounds):
     return jnp.asarray(value, dtype=float)
 
 
-def int_leaf(owner: str, field: str, value, **bounds):
-    """`value` as an int32 array leaf: integers only, then an `_checks.in_range` check."""
+def int_leaf(owner: str, field: str, value, *, low: int | None = None, high: int | None = None, fix=""):
+    """`value` as an int32 array leaf: integers only, within [low, high]."""
     if _checks.is_concrete(value):
-        kind = np.asarray(value).dtype.kind
-        if kind not in "iu":
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "iu":
             raise TypeError(
                 f"{owner}: {field} must be an integer (or an integer array), got {value!r}."
             )
-    _checks.in_range(owner, field, value, **bounds)
+        bad = np.zeros(arr.shape, bool)
+        if low is not None:
+            bad |= arr < low
+        if high is not None:
+            bad |= arr > high
+        if bad.any():
+            shown = arr.item() if arr.ndim == 0 else arr[bad].tolist()[:5]
+            lo = "(-inf" if low is None else f"[{low}"
+            hi = "inf)" if high is None else f"{high}]"
+            raise ValueError(
+                f"{owner}: {field}={shown} is outside the allowed range {lo}, {hi}."
+                + (f" {fix}" if fix else "")
+            )
     return jnp.asarray(value, dtype=jnp.int32)
 
 

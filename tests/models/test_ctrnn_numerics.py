@@ -150,11 +150,3 @@ def test_tau_is_clamped_to_dt_in_forward_and_by_constrain():
         low.tau
     )
     assert grad[0] == 0 and grad[1] == 0 and grad[2] != 0
-
-
-def test_fixed_tau_receives_no_gradient():
-    model = CTRNN(1, 3, 1, tau=2.0, dt=0.1, train_tau=False, key=jr.key(7))
-    grads = eqx.filter_grad(lambda m: jnp.sum(m(jnp.ones((5, 1))).output ** 2))(model)
-    assert jnp.all(grads.tau == 0)
-    assert "tau" in model.non_trainable
-    assert "tau" not in CTRNN(1, 3, 1, train_tau=True, key=jr.key(7)).non_trainable
