@@ -11,10 +11,8 @@ from ._fp_dataset import (
 )
 from ._fp_linearise import jacobian as jacobian
 from ._fp_plots import plot_eigenvalues as plot_eigenvalues, plot_fixed_points as plot_fixed_points
-from ._fp_search import (
-    find_fixed_points as find_fixed_points,
-    sample_initial_states as sample_initial_states,
-)
+from ._fp_sample import sample_initial_states as sample_initial_states
+from ._fp_search import find_fixed_points as find_fixed_points
 from ._ablation import (
     SilencedContinuousRNN as SilencedContinuousRNN,
     SilencedDiscreteRNN as SilencedDiscreteRNN,
@@ -61,3 +59,5 @@ from ._timescales import (
     network_timescales as network_timescales,
     tau_statistics as tau_statistics,
 )
+from ._driver import Chunk as Chunk, run_over_members as run_over_members
+from ._sweep_fixed_points import fixed_points as fixed_points, load_fixed_points as load_fixed_points

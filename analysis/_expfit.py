@@ -271,9 +271,15 @@ def fit_autocorrelation(
         raise ValueError(f"{owner}: tau_bounds must satisfy 0 < min < max, got {tau_bounds}.")
     unit_shape = rho.shape[1:]
     flat = rho[: fit_lag + 1].reshape(fit_lag + 1, -1).T
+    # Pad the unit count to a power of two (≥ 32): networks of different sizes, and a
+    # network's units plus its population, then share one compiled program.
+    n_units = flat.shape[0]
+    padded = max(32, 1 << max(n_units - 1, 0).bit_length())
+    flat = jnp.pad(flat, ((0, padded - n_units), (0, 0)), constant_values=jnp.nan)
     lo, hi = jnp.log(lo_tau), jnp.log(hi_tau)
-    fits = _fit_jit(flat, fit_lag, lo, hi, jnp.asarray(min_fraction, rho.dtype), max_steps, solver)
-    return jax.tree_util.tree_map(lambda x: x.reshape(unit_shape), fits)
+    mf = jnp.asarray(min_fraction, flat.dtype)
+    fits = _fit_jit(flat, fit_lag, lo, hi, mf, max_steps, solver)
+    return jax.tree_util.tree_map(lambda x: x[:n_units].reshape(unit_shape), fits)
 
 
 @eqx.filter_jit

@@ -123,7 +123,7 @@ class FixedPointsSummary:
     n_stable: int
     n_saddles: int
     n_one_mode_saddles: int
-    n_unstable: int
+    n_unstable_points: int
     n_connected_sides: int
     slots: int
     per_model_count: np.ndarray
@@ -154,7 +154,7 @@ class FixedPointsSummary:
             n_stable=int((valid & (stab == STABLE)).sum()),
             n_saddles=int((valid & (stab == SADDLE)).sum()),
             n_one_mode_saddles=int(one_mode.sum()),
-            n_unstable=int((valid & (stab == UNSTABLE)).sum()),
+            n_unstable_points=int((valid & (stab == UNSTABLE)).sum()),
             n_connected_sides=int((one_mode[..., None] & (np.asarray(fps.attractors) >= 0)).sum()),
             slots=int(valid.shape[-1]),
             per_model_count=valid.sum(-1),
@@ -172,7 +172,7 @@ class FixedPointsSummary:
             f"  unique points: {self.n_points} ({self.n_fixed} fixed, {self.n_slow} slow)",
             f"  stability: {self.n_stable} stable, {self.n_saddles} saddles "
             f"({self.n_one_mode_saddles} with one unstable mode, {self.n_connected_sides} "
-            f"of their sides connected), {self.n_unstable} unstable",
+            f"of their sides connected), {self.n_unstable_points} unstable",
         ]
         if self.per_model_count.ndim:
             lines.append(

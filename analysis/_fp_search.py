@@ -5,55 +5,19 @@ import dataclasses
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.random as jr
 import optax
 import optimistix as optx
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, Float
 
 from neurodyn.models import AbstractContinuousRNN, AbstractRNN
 
 from ._fixed_points import CONVERGED, FAILED, OUTLIER, SLOW, FixedPoints
 from ._fp_linearise import linearise
+from ._fp_unique import deduplicate
 
 # The reference finder's (FixedPointFinder, Golub & Sussillo 2018) absolute uniqueness
 # tolerance; "auto" scales it by the spread of the initial states.
 REFERENCE_UNIQUE_TOL = 1e-3
-
-
-def sample_initial_states(
-    states: Float[Array, "... state"],
-    n: int = 1024,
-    *,
-    noise_scale: float = 0.5,
-    key: PRNGKeyArray,
-) -> Float[Array, "candidate state"]:
-    """Draw `n` starting states for `find_fixed_points` from stored trajectories.
-
-    States are picked uniformly with replacement from every leading position of
-    `states` (e.g. `[trial, time, state]`), then isotropic Gaussian noise of standard
-    deviation `noise_scale` is added to every entry.
-
-    The defaults are the reference finder's (FixedPointFinder, Golub & Sussillo 2018):
-    1024 states, noise 0.5. The noise helps the search leave the trajectories and find
-    the saddles between them; at 0.5 per unit the candidates of a saturating network
-    spread well beyond its trajectories, which is why distance outliers are dropped.
-    Use `noise_scale=0` to start on the trajectories themselves.
-
-    **Returns:** `[n, state]`.
-    """
-    states = jnp.asarray(states)
-    if states.ndim < 1:
-        raise ValueError(
-            "sample_initial_states: states must have a trailing `state` axis, got a scalar."
-        )
-    return _sample(states.reshape(-1, states.shape[-1]), n, noise_scale, key)
-
-
-@eqx.filter_jit
-def _sample(flat, n, noise_scale, key):
-    kpick, knoise = jr.split(key)
-    picked = flat[jr.randint(kpick, (n,), 0, flat.shape[0])]
-    return picked + noise_scale * jr.normal(knoise, picked.shape, dtype=picked.dtype)
 
 
 def find_fixed_points(
@@ -155,14 +119,14 @@ def find_fixed_points(
 
     settings = dict(
         n_iters=n_iters,
-        learning_rate=learning_rate if isinstance(learning_rate, (int, float)) else None,
+        learning_rate=_number(learning_rate) if optimizer is None else None,
         optimizer="adam" if optimizer is None else "custom",
-        tol_q=float(tol_q),
+        tol_q=_number(tol_q),
         newton=bool(newton),
-        newton_tol_q=float(newton_tol_q),
+        newton_tol_q=_number(newton_tol_q),
         max_newton_steps=max_newton_steps,
         unique_tol=unique_tol,
-        outlier_distance=outlier_distance,
+        outlier_distance=_number(outlier_distance),
         max_points=max_points,
         early_exit=bool(early_exit),
     )
@@ -191,6 +155,14 @@ def find_fixed_points(
         search = jax.vmap(search, in_axes=(0, 0 if x0.ndim == 3 else None))
     # Settings are static metadata of the result, attached outside the compiled search.
     return dataclasses.replace(search(u, x0), settings=tuple(settings.items()))
+
+
+def _number(value):
+    """A setting as a plain float for the record; None when absent or traced."""
+    try:
+        return None if value is None else float(value)
+    except (TypeError, jax.errors.ConcretizationTypeError):
+        return None
 
 
 @eqx.filter_jit
@@ -254,7 +226,7 @@ def _search(
         tol = unique_tol
         if auto_unique_tol:
             tol = REFERENCE_UNIQUE_TOL * jnp.where(spread > 0, spread, 1.0)
-        points, valid, rep, cand_fp = _deduplicate(h, q, status, tol, max_points)
+        points, valid, rep, cand_fp = deduplicate(h, q, status, tol, max_points)
 
         safe_rep = jnp.maximum(rep, 0)
         q_fp = jnp.where(valid, q[safe_rep], jnp.nan)
@@ -325,42 +297,3 @@ def _newton(model, u, q_fn, h, q, newton_tol_q, max_steps):
     q_new = jax.vmap(q_fn)(h_new)
     take = (q <= newton_tol_q) & (q_new < q) & jnp.all(jnp.isfinite(h_new), axis=-1)
     return jnp.where(take[:, None], h_new, h), jnp.where(take, q_new, q)
-
-
-def _deduplicate(h, q, status, tol, max_points):
-    """Greedy merge, best first: a candidate starts a new point unless one lies within tol.
-
-    Returns the points `[fp, state]`, the valid mask, each slot's representative
-    candidate (-1 if empty) and each candidate's slot (-1 if none).
-    """
-    n, n_state = h.shape
-    keep = (status == CONVERGED) | (status == SLOW)
-    # Fixed points before slow points, each by increasing q; the rest last.
-    rank = jnp.where(keep, status, 2)
-    order = jnp.lexsort((jnp.where(keep, q, jnp.inf), rank))
-
-    def body(carry, idx):
-        points, rep, count = carry
-        x = h[idx]
-        dist = jnp.linalg.norm(points - x, axis=-1)
-        dist = jnp.where(jnp.arange(max_points) < count, dist, jnp.inf)
-        nearest = jnp.argmin(dist)
-        duplicate = dist[nearest] <= tol
-        new = keep[idx] & ~duplicate & (count < max_points)
-        slot = jnp.minimum(count, max_points - 1)
-        points = points.at[slot].set(jnp.where(new, x, points[slot]))
-        rep = rep.at[slot].set(jnp.where(new, idx.astype(jnp.int32), rep[slot]))
-        assigned = jnp.where(
-            keep[idx] & duplicate, nearest.astype(jnp.int32), jnp.where(new, count, -1)
-        )
-        return (points, rep, count + new), assigned
-
-    init = (
-        jnp.zeros((max_points, n_state), h.dtype),
-        jnp.full(max_points, -1, jnp.int32),
-        jnp.asarray(0, jnp.int32),
-    )
-    (points, rep, count), assigned = jax.lax.scan(body, init, order)
-    cand_fp = jnp.full(n, -1, jnp.int32).at[order].set(assigned.astype(jnp.int32))
-    valid = jnp.arange(max_points) < count
-    return points, valid, rep, cand_fp

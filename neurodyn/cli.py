@@ -61,6 +61,73 @@ def info(store: str = typer.Argument(..., help="A store written by `neurodyn swe
     console.print("analyses: " + (", ".join(s.analyses) if s.analyses else "none yet"))
 
 
+@app.command()
+def analyze(
+    store: str = typer.Argument(..., help="A store written by `neurodyn sweep`."),
+    fixed_points: bool = typer.Option(False, "--fixed-points", help="Fixed points, stability and saddle connections."),
+    members_per_chunk: int = typer.Option(16, "--members-per-chunk", help="Members held in memory at once."),
+    select: list[str] = typer.Option([], "--select", help="Only members with these values, e.g. --select seed=0."),
+    figures: str = typer.Option(None, "--figures", help="A folder for per-member figures."),
+    n_initial: int = typer.Option(1024, "--n-initial", help="Fixed points: initial states per member."),
+    n_iters: int = typer.Option(5000, "--n-iters", help="Fixed points: optimiser iterations."),
+):
+    """Run analyses over every trained network of a store and write the results into it."""
+    import neurodyn.analysis as na
+
+    if not fixed_points:
+        console.print("[bold red]error:[/bold red] choose an analysis, e.g. --fixed-points.")
+        raise typer.Exit(code=2)
+    selection = _parse_selection(select)
+    with _clear_errors():
+        if fixed_points:
+            results = na.fixed_points(
+                store, members_per_chunk=members_per_chunk, selection=selection, figures=figures,
+                n_initial=n_initial, n_iters=n_iters,
+            )
+            _print_fixed_points(results)
+
+
+def _parse_selection(items: list[str]) -> dict:
+    selection = {}
+    for item in items:
+        if "=" not in item:
+            raise typer.BadParameter(f"--select {item!r} must look like name=value, e.g. seed=0.")
+        name, _, value = item.partition("=")
+        try:
+            parsed = int(value)
+        except ValueError:
+            try:
+                parsed = float(value)
+            except ValueError:
+                parsed = value
+        selection[name.strip()] = parsed
+    return selection
+
+
+def _print_fixed_points(results):
+    import numpy as np
+
+    table = Table(title="fixed points per member")
+    for col in ("member", "group", "points", "stable", "saddles (1 unstable mode)", "connected saddles", "slow"):
+        table.add_column(col, justify="right")
+    for g, ds in results.items():
+        valid = np.asarray(ds["valid"].values)
+        slow = np.asarray(ds["slow"].values) if "slow" in ds else np.zeros_like(valid)
+        stab = np.asarray(ds["stability"].values)
+        nun = np.asarray(ds["n_unstable"].values)
+        plus = np.asarray(ds["attractor_plus"].values)
+        minus = np.asarray(ds["attractor_minus"].values)
+        for i, m in enumerate(np.asarray(ds["member"].values)):
+            fixed = valid[i] & ~slow[i]
+            table.add_row(
+                str(m), g, str(int(fixed.sum())), str(int((fixed & (stab[i] == 0)).sum())),
+                str(int((fixed & (nun[i] == 1)).sum())),
+                str(int((fixed & (plus[i] >= 0) & (minus[i] >= 0)).sum())),
+                str(int((valid[i] & slow[i]).sum())),
+            )
+    console.print(table)
+
+
 def _print_members(members, *, title: str, max_rows: int = 60):
     import numpy as np
 

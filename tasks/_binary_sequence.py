@@ -11,9 +11,8 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from neurodyn import _checks
 from neurodyn._types import Trial
-
-from ._base import AbstractTask, masked_mean
-from ._params import concrete, int_leaf
+from neurodyn.tasks._base import AbstractTask, masked_mean
+from neurodyn.tasks._params import concrete, int_leaf
 
 _HEADS = ("single", "multi")
 

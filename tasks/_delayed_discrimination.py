@@ -9,9 +9,8 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from neurodyn import _checks
 from neurodyn._types import Trial
-
-from ._base import AbstractTask, masked_mean
-from ._params import concrete, float_leaf, int_leaf, ordered
+from neurodyn.tasks._base import AbstractTask, masked_mean
+from neurodyn.tasks._params import concrete, float_leaf, int_leaf, ordered
 
 #: Input amplitude per unit of f: pulses of height f / 10 (0.2 … 1.0 for f ∈ [2, 10]).
 AMPLITUDE_SCALE = 0.1

@@ -10,8 +10,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from neurodyn import _checks
 from neurodyn._types import Trial
-
-from ._base import AbstractTask, masked_mean
+from neurodyn.tasks._base import AbstractTask, masked_mean
 
 
 class FlipFlop(AbstractTask):

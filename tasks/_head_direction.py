@@ -9,9 +9,8 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from neurodyn import _checks
 from neurodyn._types import Trial
-
-from ._base import AbstractTask, masked_mean
-from ._params import float_leaf
+from neurodyn.tasks._base import AbstractTask, masked_mean
+from neurodyn.tasks._params import float_leaf
 
 
 class HeadDirection(AbstractTask):
@@ -22,7 +21,10 @@ class HeadDirection(AbstractTask):
     [ω_t, sin θ_{−1}, cos θ_{−1}], the initial heading given at the first step only (0
     later); targets [sin θ_t, cos θ_t] at every step (mask 1).
 
-    **Arguments:** `n_time`, `angular_std` (radians per step, an array leaf).
+    **Arguments:**
+
+    - `n_time`: trial length in steps.
+    - `angular_std`: standard deviation of ω in radians per step (array leaf).
 
     The metric is the mean absolute angular error in radians, the output's angle being
     atan2(y_sin, y_cos) (lower is better); OOD doubles the trial length.

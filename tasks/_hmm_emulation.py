@@ -11,12 +11,18 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from neurodyn import _checks
 from neurodyn._types import Trial
-
-from ._base import AbstractTask, masked_mean
-from ._hmm import HMM, N_SYMBOLS, cyclic_hmm, fully_connected_hmm, linear_chain_hmm, sample_hmm
-from ._hmm_stats import EmissionStatistics, analytic_emission_statistics
-from ._params import float_leaf
-from ._sinkhorn import sinkhorn_divergence
+from neurodyn.tasks._base import AbstractTask, masked_mean
+from neurodyn.tasks._hmm import (
+    HMM,
+    N_SYMBOLS,
+    cyclic_hmm,
+    fully_connected_hmm,
+    linear_chain_hmm,
+    sample_hmm,
+)
+from neurodyn.tasks._hmm_stats import EmissionStatistics, analytic_emission_statistics
+from neurodyn.tasks._params import float_leaf
+from neurodyn.tasks._sinkhorn import sinkhorn_divergence
 
 _BUILDERS = {"linear_chain": None, "fully_connected": 3, "cyclic": 4}
 
@@ -46,11 +52,14 @@ class HMMEmulation(AbstractTask):
 
     **Arguments:**
 
-    - `hmm`: an `HMM`, or "linear_chain" (with `n_states`, default 2), "fully_connected"
-      or "cyclic" (SCIENCE §4 / `linear_chain_hmm`, `fully_connected_hmm`, `cyclic_hmm`).
+    - `hmm`: an `HMM`, or "linear_chain", "fully_connected" or "cyclic" (SCIENCE §4;
+      see `linear_chain_hmm`, `fully_connected_hmm`, `cyclic_hmm`).
+    - `n_states`: states of the linear chain (default 2); only with "linear_chain".
     - `n_time`: sequence length (30–100 in the study).
     - `input_size`: noise dimension d.
-    - `noise_std`, `temperature`, `blur`: array leaves (ε = blur²).
+    - `noise_std`: input noise standard deviation (array leaf).
+    - `temperature`: Gumbel-softmax temperature of the backward pass (array leaf).
+    - `blur`: Sinkhorn blur, ε = blur² (array leaf).
     - `n_iter`: Sinkhorn iterations (static).
 
     The per-trial metric is the total-variation distance between the trial's expected

@@ -8,8 +8,8 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._hmm import HMM, N_SYMBOLS, sample_hmm
-from ._sinkhorn import sinkhorn_divergence
+from neurodyn.tasks._hmm import HMM, N_SYMBOLS, sample_hmm
+from neurodyn.tasks._sinkhorn import sinkhorn_divergence
 
 
 class EmissionStatistics(eqx.Module):

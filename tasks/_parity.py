@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
-from ._binary_sequence import AbstractBinarySequenceTask
+from neurodyn.tasks._binary_sequence import AbstractBinarySequenceTask
 
 
 class Parity(AbstractBinarySequenceTask):

@@ -10,9 +10,8 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from neurodyn import _checks
 from neurodyn._types import Trial
-
-from ._base import AbstractTask, masked_mean
-from ._params import float_leaf
+from neurodyn.tasks._base import AbstractTask, masked_mean
+from neurodyn.tasks._params import float_leaf
 
 
 def integrate_clipped(start, velocities, box):
@@ -42,8 +41,13 @@ class PathIntegration(AbstractTask):
     [cos θ, sin θ, s, x₀/box, y₀/box]; 3D [cos θ, sin θ, cos φ, sin φ, s, x₀/box,
     y₀/box, z₀/box], where the start position is given at the first step only (0 later).
 
-    **Arguments:** `dims` (2 or 3), `n_time`, `box` (half-width, default 5), `speed_max`
-    (per step), `turn_std` (radians per step); the last three are array leaves.
+    **Arguments:**
+
+    - `dims`: 2 or 3.
+    - `n_time`: trial length in steps.
+    - `box`: half-width of the box (array leaf, > 0).
+    - `speed_max`: largest displacement per step (array leaf).
+    - `turn_std`: heading (and elevation) change per step in radians (array leaf).
 
     The metric is the mean Euclidean position error (lower is better); OOD doubles the
     trial length.

@@ -9,9 +9,8 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from neurodyn import _checks
 from neurodyn._types import Trial
-
-from ._base import AbstractTask, masked_mean
-from ._params import float_leaf, ordered
+from neurodyn.tasks._base import AbstractTask, masked_mean
+from neurodyn.tasks._params import float_leaf, ordered
 
 #: The input coding u = f / FREQUENCY_SCALE + INPUT_OFFSET: fixed, so that a wider or
 #: shifted frequency range keeps the meaning of an input level; the offset keeps the

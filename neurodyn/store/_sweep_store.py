@@ -63,7 +63,13 @@ class SweepStore:
 
     @property
     def analyses(self) -> list[str]:
-        return list(self._store.analyses)
+        """Names of the analyses stored (each kept as one Dataset per group)."""
+        names = []
+        for child in self._store.analyses:
+            base = child.split(".", 1)[0]
+            if base not in names:
+                names.append(base)
+        return names
 
     def group(self, name: str, *, chunks="auto") -> xr.Dataset:
         """One group's Dataset, loaded lazily (`chunks=None` reads eagerly)."""
@@ -71,13 +77,32 @@ class SweepStore:
             raise KeyError(f"store {str(self.path)!r} has no group {name!r}; groups: {self.groups}.{_checks.closest(name, self.groups)}")
         return read_group(self.path, name, chunks=chunks if chunks != "auto" else {})
 
-    def analysis(self, name: str, *, chunks=None) -> xr.Dataset:
+    def analysis(self, name: str, *, group: str | None = None, chunks=None) -> xr.Dataset:
+        """An analysis's results: one group's, or every group's joined along `member`.
+
+        Groups that differ in sizes are joined with padding (NaN for floats, -1 for
+        integers, False for booleans).
+        """
         if name not in self.analyses:
             raise KeyError(
                 f"store {str(self.path)!r} holds no {name!r} analysis; it holds {self.analyses}. "
                 f"Run e.g. `neurodyn analyze {self.path} --{name.replace('_', '-')}` first."
             )
-        return read_group(self.path, f"analyses/{name}", chunks=chunks)
+        children = [c for c in self._store.analyses if c == name or c.startswith(name + ".")]
+        if group is not None:
+            children = [c for c in children if c == f"{name}.{group}"]
+            if not children:
+                raise KeyError(f"the {name!r} analysis has no results for group {group!r}.")
+        parts = [read_group(self.path, f"analyses/{c}", chunks=chunks) for c in children]
+        if len(parts) == 1:
+            return parts[0]
+        fills = {}
+        for part in parts:
+            for var, arr in part.data_vars.items():
+                kind = arr.dtype.kind
+                fills[var] = -1 if kind in "iu" else (False if kind == "b" else np.nan)
+        merged = xr.concat(parts, dim="member", join="outer", fill_value=fills, combine_attrs="drop_conflicts")
+        return merged.sortby("member")
 
     # -- selection ----------------------------------------------------------------------
     def select(self, **values) -> np.ndarray:

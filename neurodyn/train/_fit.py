@@ -37,6 +37,8 @@ class History:
 
     `loss` and `metric` are recorded on each training batch at every step taken;
     `eval_loss` and `eval_metric` on the fixed held-out batch after every epoch.
+    `curriculum` is the final `CurriculumState` (numpy leaves) when a curriculum was
+    used: N reached, epoch of each advance, last accuracy per N; None otherwise.
     """
 
     loss: np.ndarray
@@ -47,6 +49,7 @@ class History:
     steps: int
     done: bool
     diverged: bool
+    curriculum: object = None
 
     @property
     def step(self) -> np.ndarray:
@@ -70,6 +73,7 @@ def fit(
     *,
     key: PRNGKeyArray,
     progress: bool = False,
+    curriculum=None,
 ) -> tuple[AbstractRNN, History]:
     """Train `model` on `task`.
 
@@ -84,10 +88,12 @@ def fit(
     - `config`: a `TrainConfig`.
     - `key`: the key for trial sampling, process noise and the held-out batch.
     - `progress`: show a progress bar.
+    - `curriculum`: an `AbstractCurriculum` driving the task's N (e.g.
+      `MultiHeadCurriculum()`); the member stops once it masters the cap N.
 
     **Returns:** `(trained_model, history)`.
     """
-    trainer = Trainer(config, noise=model_has_noise(model))
+    trainer = Trainer(config, noise=model_has_noise(model), curriculum=curriculum)
     state = trainer.init(model, task, config, key=key)
     steps_per_call = config.eval_every * trainer.epochs_per_call
     n_calls = math.ceil(config.n_epochs / trainer.epochs_per_call)
@@ -123,6 +129,7 @@ def _history(logs, state: TrainState, config: TrainConfig) -> History:
         steps=int(state.step),
         done=bool(state.done),
         diverged=bool(state.diverged),
+        curriculum=jax.device_get(state.curriculum),
     )
 
 

@@ -30,7 +30,7 @@ def unstack(tree, n: int) -> list:
     return [eqx.combine(jax.tree_util.tree_map(lambda x, i=i: x[i], arrays), static) for i in range(n)]
 
 
-def group_trainer(configs: Sequence[TrainConfig], models: Sequence[AbstractRNN]) -> Trainer:
+def group_trainer(configs: Sequence[TrainConfig], models: Sequence[AbstractRNN], *, curriculum=None) -> Trainer:
     """One `Trainer` for members whose configs share a static structure."""
     keys = {c.static_key()[:-1] for c in configs}  # the noise flag is settled below
     if len(keys) != 1:
@@ -41,7 +41,7 @@ def group_trainer(configs: Sequence[TrainConfig], models: Sequence[AbstractRNN])
         )
     penalties = tuple(sorted({k for c in configs for k, v in c.penalties().items() if v != 0}))
     noise = any(model_has_noise(m) for m in models)
-    return Trainer(configs[0], noise=noise, penalties=penalties)
+    return Trainer(configs[0], noise=noise, penalties=penalties, curriculum=curriculum)
 
 
 def init_group(trainer: Trainer, models, tasks, configs, keys) -> TrainState:
@@ -67,6 +67,7 @@ def fit_group(
     *,
     keys,
     progress: bool | Callable[[GroupProgress], None] = False,
+    curriculum=None,
 ) -> tuple[list[AbstractRNN], list[History]]:
     """Train several networks at once in one vmapped, jitted program.
 
@@ -79,13 +80,15 @@ def fit_group(
     - `tasks`, `configs`: one per member, or a single one shared by all.
     - `keys`: one key per member.
     - `progress`: True for a progress bar, or a callable receiving a `GroupProgress`.
+    - `curriculum`: one `AbstractCurriculum` for the group; each member advances on
+      its own schedule.
 
     **Returns:** the trained models and one `History` each.
     """
     n = len(models)
     tasks = list(tasks) if isinstance(tasks, (list, tuple)) else [tasks] * n
     configs = list(configs) if isinstance(configs, (list, tuple)) else [configs] * n
-    trainer = group_trainer(configs, models)
+    trainer = group_trainer(configs, models, curriculum=curriculum)
     states = init_group(trainer, models, tasks, configs, keys)
     config = configs[0]
     n_epochs = max(c.n_epochs for c in configs)
@@ -139,6 +142,7 @@ def histories_from_logs(logs: Sequence[Logs], states: TrainState, config: TrainC
                 steps=int(states.step[i]),
                 done=bool(states.done[i]),
                 diverged=bool(states.diverged[i]),
+                curriculum=jax.tree_util.tree_map(lambda x, i=i: np.asarray(x[i]), states.curriculum),
             )
         )
     return out

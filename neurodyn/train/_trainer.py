@@ -41,6 +41,7 @@ class TrainState(eqx.Module):
     eval_trials: Trial
     eval_loss: Float[Array, ""]
     eval_metric: Float[Array, ""]
+    curriculum: PyTree = None
 
 
 class Logs(eqx.Module):
@@ -75,8 +76,16 @@ class Trainer(eqx.Module):
     patience: int = eqx.field(static=True)
     active_penalties: tuple[str, ...] = eqx.field(static=True)
     noise: bool = eqx.field(static=True)
+    curriculum: object = eqx.field(static=True)
 
-    def __init__(self, config: TrainConfig, *, noise: bool = False, penalties: tuple[str, ...] | None = None):
+    def __init__(
+        self,
+        config: TrainConfig,
+        *,
+        noise: bool = False,
+        penalties: tuple[str, ...] | None = None,
+        curriculum=None,
+    ):
         numeric = config.numeric()
         options = {k: v for k, v in config.optimizer_options.items()}
         self.optimizer = make_optimizer(config.optimizer, options, clip="grad_clip" in numeric)
@@ -89,6 +98,9 @@ class Trainer(eqx.Module):
             penalties = tuple(k for k, v in config.penalties().items() if v != 0)
         self.active_penalties = tuple(penalties)
         self.noise = bool(noise if config.noise is None else config.noise)
+        # A curriculum (see `neurodyn.train.AbstractCurriculum`) is static: its numbers live
+        # in `TrainState.curriculum`, so members advance on their own schedules.
+        self.curriculum = curriculum
 
     # -- construction -------------------------------------------------------------
     def init(self, model: AbstractRNN, task: AbstractTask, config: TrainConfig, *, key: PRNGKeyArray) -> TrainState:
@@ -100,6 +112,8 @@ class Trainer(eqx.Module):
                 f"{type(task).__name__} has input_size={task.input_size} and output_size="
                 f"{task.output_size}. Build the model with the task's sizes."
             )
+        if self.curriculum is not None:
+            task = self.curriculum.start(task)  # the start N and its trained set
         train_key, eval_key = jr.split(key)
         params, _ = eqx.partition(model, model.trainable())
         opt_state = self.optimizer.init(params)
@@ -124,6 +138,7 @@ class Trainer(eqx.Module):
             eval_trials=eval_trials,
             eval_loss=jnp.asarray(jnp.nan, f),
             eval_metric=jnp.asarray(jnp.nan, f),
+            curriculum=None if self.curriculum is None else self.curriculum.init(task),
         )
 
     # -- the pieces of one step ---------------------------------------------------
@@ -198,6 +213,7 @@ class Trainer(eqx.Module):
             eval_trials=state.eval_trials,
             eval_loss=state.eval_loss,
             eval_metric=state.eval_metric,
+            curriculum=state.curriculum,
         )
         return new, (loss, metric, active)
 
@@ -232,6 +248,19 @@ class Trainer(eqx.Module):
                 jnp.where(keep, eval_metric, state.eval_metric),
             ),
         )
+        if self.curriculum is not None:
+            cstate, task, finished = self.curriculum.update(
+                state.curriculum, state.task, state.model, self.forward, key=jr.fold_in(state.key, 2)
+            )
+            state = eqx.tree_at(
+                lambda s: (s.curriculum, s.task, s.done),
+                state,
+                (
+                    _tree_where(keep, cstate, state.curriculum),
+                    _tree_where(keep, task, state.task),
+                    state.done | (keep & finished),
+                ),
+            )
         eval_loss = jnp.where(keep, eval_loss, jnp.nan)
         eval_metric = jnp.where(keep, eval_metric, jnp.nan)
         return state, (loss, metric, active, eval_loss, eval_metric)

@@ -332,4 +332,7 @@ def test_vmapped_equals_per_member():
         one = run(DiagonalAR(jnp.exp(-1.0 / taus[i])), keys[i])
         np.testing.assert_allclose(batched.autocorrelation[i], one.autocorrelation, atol=1e-6)
         np.testing.assert_array_equal(batched.fit.choice[i], one.fit.choice)
-        np.testing.assert_allclose(batched.fit.tau_net[i], one.fit.tau_net, rtol=1e-4)
+        np.testing.assert_allclose(batched.fit.tau_single[i], one.fit.tau_single, rtol=1e-4)
+        np.testing.assert_allclose(batched.fit.aic_double[i], one.fit.aic_double, atol=1e-3)
+        # A double fit to 3000 noisy steps lies in a flat valley: rounding moves τ a little.
+        np.testing.assert_allclose(batched.fit.tau_net[i], one.fit.tau_net, rtol=2e-3)

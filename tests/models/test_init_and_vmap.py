@@ -103,7 +103,7 @@ def test_ctrnn_vmaps_over_numeric_arguments():
 
 
 def test_leaky_default_tau_is_one_plus_uniform():
-    model = LeakyRateRNN(1, 2000, 1, key=jr.key(4))
+    model = LeakyRateRNN(4, N, 2, key=jr.key(4))
     tau = np.asarray(model.tau)
     assert np.all((tau >= 1) & (tau < 2))
     # Mean of U(0, 1): standard error 1/√(12 n), bound z = 5.

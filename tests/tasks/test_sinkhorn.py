@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from neurodyn.tasks import (
+    HMM,
     HMMEmulation,
     emulation_distance,
     linear_chain_hmm,
@@ -99,12 +100,18 @@ def test_emulation_distance_against_the_baseline():
 
 
 def test_hmm_task_vmaps_over_hmm_matrices_and_noise():
-    tasks = [HMMEmulation(linear_chain_hmm(2), n_time=10, noise_std=s) for s in (0.5, 2.0)]
+    other = HMM([[0.8, 0.2], [0.3, 0.7]], [[0.1, 0.8, 0.1], [0.5, 0.0, 0.5]])
+    tasks = [
+        HMMEmulation(linear_chain_hmm(2), n_time=10, noise_std=0.5),
+        HMMEmulation(other, n_time=10, noise_std=2.0),
+    ]
     stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *tasks)
     keys = jr.split(jr.key(11), 2)
     out = eqx.filter_jit(eqx.filter_vmap(lambda t, k: t.sample_batch(4, key=k)))(stacked, keys)
     for i, t in enumerate(tasks):
-        np.testing.assert_allclose(out.inputs[i], t.sample_batch(4, key=keys[i]).inputs, rtol=1e-6)
+        alone = t.sample_batch(4, key=keys[i])
+        np.testing.assert_allclose(out.inputs[i], alone.inputs, rtol=1e-6)
+        np.testing.assert_array_equal(out.targets[i], alone.targets)
 
 
 def test_hmm_metric_is_a_total_variation_distance():

@@ -1,0 +1,186 @@
+"""The member-chunked driver every whole-sweep analysis runs through.
+
+For each group of a store and each chunk of at most `members_per_chunk` of its members,
+the driver rebuilds the chunk's trained models as one stacked Equinox model (a leading
+`member` axis on every array), hands it with the chunk's stored data to the analysis
+function, and collects the per-member results. Only one chunk of members is held in
+memory at a time. Results go back into the store as `analyses/<name>.<group>` (one
+Dataset per group, since groups may differ in sizes), with the analysis settings and the
+code version as attributes; running an analysis again replaces its results.
+"""
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import xarray as xr
+
+from neurodyn._version import __version__
+from neurodyn.spec import MODELS, TASKS
+from neurodyn.store import SweepStore, open_sweep, write_dataset
+
+
+@dataclasses.dataclass
+class Chunk:
+    """What an analysis function receives for one chunk of members."""
+
+    group: str
+    members: np.ndarray  # member ids
+    models: eqx.Module  # stacked: a leading member axis on every array leaf
+    data: xr.Dataset  # the chunk's slice of the group's Dataset (lazy)
+    task: eqx.Module  # the first member's task (same structure for the whole group)
+    key: object  # a PRNG key
+
+
+def _member_params(sweep: SweepStore, member: int) -> dict:
+    return sweep._member_params(int(member))
+
+
+def template_model(sweep: SweepStore, member: int):
+    """A model of the member's structure (numbers are placeholders) and its task."""
+    params = _member_params(sweep, member)
+    task_spec = params["task"]
+    task = TASKS.build(task_spec["name"], {k: v for k, v in task_spec.items() if k != "name"})
+    model_spec = params["model"]
+    model = MODELS.build(
+        model_spec["name"],
+        {k: v for k, v in model_spec.items() if k != "name"},
+        input_size=task.input_size,
+        output_size=task.output_size,
+        key=jr.key(0),
+    )
+    return model, task
+
+
+def stacked_models(template, data: xr.Dataset, *, which: str = "final"):
+    """`template` with every stored array field replaced by its `[member, ...]` values."""
+    model = template
+    prefix = which + "_"
+    for name in [v[len(prefix):] for v in data.data_vars if v.startswith(prefix)]:
+        old = getattr(model, name)
+        values = jnp.asarray(np.asarray(data[prefix + name].values), dtype=old.dtype)
+        model = eqx.tree_at(lambda m, name=name: getattr(m, name), model, values)
+    return model
+
+
+def select_members(sweep: SweepStore, selection: dict | None, *, trained_only: bool = True) -> np.ndarray:
+    """Member ids matching `selection` (hyperparameter values), trained ones only."""
+    table = sweep.members
+    ids = np.asarray(table["member"].values) if not selection else sweep.select(**selection)
+    if trained_only:
+        status = dict(zip(np.asarray(table["member"].values).tolist(), np.asarray(table["status"].values).tolist()))
+        ids = np.asarray([i for i in ids if status[int(i)] in ("ok", "not_converged")], dtype=np.int64)
+    return ids
+
+
+def run_over_members(
+    store,
+    name: str,
+    fn: Callable[[Chunk], xr.Dataset],
+    *,
+    members_per_chunk: int = 16,
+    selection: dict | None = None,
+    settings: dict | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    write: bool = True,
+    groups: Sequence[str] | None = None,
+) -> dict[str, xr.Dataset]:
+    """Run `fn` over chunks of members of every group and store the results.
+
+    **Arguments:**
+
+    - `store`: a path or an open `SweepStore`.
+    - `name`: the analysis name (results go to `analyses/<name>.<group>`).
+    - `fn`: receives a `Chunk`, returns a Dataset with a leading `member` dimension.
+    - `members_per_chunk`: members held in memory (and vmapped) at once.
+    - `selection`: hyperparameter values selecting members, e.g. `{"seed": 0}`.
+    - `settings`: stored with the results (with the code version).
+
+    **Returns:** the results per group.
+    """
+    if isinstance(members_per_chunk, bool) or not isinstance(members_per_chunk, int) or members_per_chunk < 1:
+        raise ValueError(f"members_per_chunk={members_per_chunk!r} must be an integer >= 1.")
+    sweep = store if isinstance(store, SweepStore) else open_sweep(store)
+    wanted = set(select_members(sweep, selection).tolist())
+    table = sweep.members
+    group_of = dict(zip(np.asarray(table["member"].values).tolist(), np.asarray(table["group"].values).tolist()))
+    todo = {}
+    for g in groups or sweep.groups:
+        ids = [m for m in sorted(wanted) if group_of[m] == g]
+        if ids:
+            todo[g] = ids
+    if not todo:
+        raise ValueError(f"no trained member of {str(sweep.path)!r} matches {selection or 'the sweep'}; see `neurodyn info`.")
+    bar = _Progress(progress, sum(len(v) for v in todo.values()), name)
+    results = {}
+    key = jr.key(seed)
+    with bar:
+        for g, ids in todo.items():
+            ds = sweep.group(g)
+            stored = np.asarray(ds["member"].values)
+            template, task = template_model(sweep, ids[0])
+            parts = []
+            for start in range(0, len(ids), members_per_chunk):
+                chunk_ids = np.asarray(ids[start : start + members_per_chunk])
+                positions = np.asarray([int(np.nonzero(stored == m)[0][0]) for m in chunk_ids])
+                data = ds.isel(member=positions)
+                models = stacked_models(template, data)
+                key, sub = jr.split(key)
+                parts.append(fn(Chunk(g, chunk_ids, models, data, task, sub)))
+                bar.advance(len(chunk_ids))
+            result = xr.concat(parts, dim="member") if len(parts) > 1 else parts[0]
+            result = result.assign_coords(member=np.asarray(ids, dtype=np.int64))
+            result.attrs.update(
+                {
+                    "analysis": name,
+                    "group": g,
+                    "neurodyn_version": __version__,
+                    "settings": _jsonable(settings or {}),
+                }
+            )
+            if write:
+                write_dataset(sweep.path, f"analyses/{name}.{g}", result, replace=True)
+            results[g] = result
+    return results
+
+
+def _jsonable(settings: dict) -> dict:
+    out = {}
+    for k, v in settings.items():
+        if isinstance(v, (np.generic,)):
+            v = v.item()
+        if isinstance(v, (list, tuple)):
+            v = [x.item() if isinstance(x, np.generic) else x for x in v]
+        if v is None or isinstance(v, (bool, int, float, str, list, dict)):
+            out[k] = v
+        else:
+            out[k] = repr(v)
+    return out
+
+
+class _Progress:
+    def __init__(self, enabled: bool, total: int, name: str):
+        self.enabled, self.total, self.name = enabled, total, name
+        self.bar = None
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn(f"{self.name}"), BarColumn(), MofNCompleteColumn(), TextColumn("members"), TimeRemainingColumn())
+            self.bar.start()
+            self.task = self.bar.add_task(self.name, total=self.total)
+        return self
+
+    def advance(self, n: int):
+        if self.bar is not None:
+            self.bar.advance(self.task, n)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
