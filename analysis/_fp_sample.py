@@ -29,11 +29,12 @@ def sample_initial_states(
     **Returns:** `[n, state]`.
     """
     states = jnp.asarray(states)
+    states = states.astype(jnp.result_type(states.dtype, jnp.float32))
     if states.ndim < 1:
         raise ValueError(
             "sample_initial_states: states must have a trailing `state` axis, got a scalar."
         )
-    return _sample(states.reshape(-1, states.shape[-1]), n, noise_scale, key)
+    return _sample(states.reshape(-1, states.shape[-1]), n, jnp.asarray(noise_scale), key)
 
 
 @eqx.filter_jit
@@ -42,4 +43,5 @@ def _sample(flat, n, noise_scale, key):
     finite = jnp.all(jnp.isfinite(flat), axis=-1)
     p = finite / jnp.maximum(finite.sum(), 1)
     picked = flat[jr.choice(kpick, flat.shape[0], (n,), p=p)]
-    return picked + noise_scale * jr.normal(knoise, picked.shape, dtype=picked.dtype)
+    noise = jr.normal(knoise, picked.shape, dtype=picked.dtype)
+    return picked + noise_scale.astype(picked.dtype) * noise

@@ -84,9 +84,63 @@ def run_demo(out: str | pathlib.Path = "neurodyn-demo", *, tiny: bool = False, c
     console.print(table)
     best = max(rows, key=lambda r: r["accuracy"])
     figures = save_figures(out, sweep, best["member"])
+    figures += analyse_fixed_points(sweep, out, best["member"], tiny=tiny, console=console)
     console.print("Figures written: " + ", ".join(str(f) for f in figures))
     console.print(f"Store: {store_path} (open it with neurodyn.open_sweep or `neurodyn info {store_path}`)")
     return rows
+
+
+def analyse_fixed_points(sweep, out: pathlib.Path, member: int, *, tiny: bool, console) -> list[pathlib.Path]:
+    """Fixed points of every demo network, a table of what was found, figures of one."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from rich.table import Table
+
+    from neurodyn import analysis
+
+    start = time.perf_counter()
+    results = analysis.fixed_points(
+        sweep, n_initial=64 if tiny else 512, n_iters=200 if tiny else 3000, max_points=32, progress=True,
+    )
+    elapsed = time.perf_counter() - start
+    table = Table(title=f"Fixed points (zero input), found in {elapsed:.1f} s; a perfect 3-bit flip-flop has 8 stable ones")
+    for col in ("member", "stable", "saddles, 1 unstable mode", "saddles joining 2 attractors", "other", "slow points"):
+        table.add_column(col, justify="right")
+    for ds in results.values():
+        valid, slow = np.asarray(ds["valid"].values), np.asarray(ds["slow"].values)
+        stab, nun = np.asarray(ds["stability"].values), np.asarray(ds["n_unstable"].values)
+        plus, minus = np.asarray(ds["attractor_plus"].values), np.asarray(ds["attractor_minus"].values)
+        for i, m in enumerate(np.asarray(ds["member"].values)):
+            fixed = valid[i] & ~slow[i]
+            stable = fixed & (stab[i] == 0)
+            one = fixed & (nun[i] == 1)
+            joined = one & (plus[i] >= 0) & (minus[i] >= 0) & (plus[i] != minus[i])
+            table.add_row(
+                str(m), str(int(stable.sum())), str(int(one.sum())), str(int(joined.sum())),
+                str(int((fixed & ~stable & ~one).sum())), str(int((valid[i] & slow[i]).sum())),
+            )
+    console.print(table)
+    from neurodyn.analysis import load_fixed_points, plot_eigenvalues, plot_fixed_points
+
+    fps = load_fixed_points(sweep, member)
+    group = str(np.asarray(sweep.members["group"].values)[member])
+    ds = sweep.group(group)
+    pos = int(np.nonzero(np.asarray(ds["member"].values) == member)[0][0])
+    states = np.asarray(ds["states"].isel(member=pos).values)
+    paths = []
+    fig = plot_fixed_points(fps, states)
+    fig.suptitle(f"Member {member}: trajectories and fixed points in PCA space")
+    paths.append(out / "fixed_points.png")
+    fig.savefig(paths[-1], dpi=120)
+    plt.close(fig)
+    fig = plot_eigenvalues(fps)
+    fig.suptitle(f"Member {member}: eigenvalues of the Jacobian at each fixed point")
+    paths.append(out / "eigenvalues.png")
+    fig.savefig(paths[-1], dpi=120)
+    plt.close(fig)
+    return paths
 
 
 def save_figures(out: pathlib.Path, sweep, member: int) -> list[pathlib.Path]:
