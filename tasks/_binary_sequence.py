@@ -100,6 +100,8 @@ class AbstractBinarySequenceTask(AbstractTask):
                 )
         if active is None:
             active = np.arange(1, self.n_cap + 1) >= lowest
+            if n_value is not None:  # a stacked n gets one row of heads per member
+                active = np.broadcast_to(active, n_value.shape + active.shape)
         self.active = jnp.asarray(active, dtype=bool)
         if self.active.shape[-1:] != (self.n_cap,):
             raise ValueError(

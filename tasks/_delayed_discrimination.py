@@ -31,13 +31,16 @@ class DelayedDiscrimination(AbstractTask):
     **Arguments:**
 
     - `n_channels`: independent channels (inputs = n_channels, outputs ×2 with aux).
-    - `f_low`, `f_high`: the amplitude range (array leaves, f_low < f_high).
-    - `delay_min`, `delay_max`: the delay range in steps (int array leaves).
+    - `f_low`: the smallest amplitude f (array leaf, < f_high).
+    - `f_high`: the largest amplitude f (array leaf).
+    - `delay_min`: the shortest delay in steps (int array leaf, ≤ delay_max).
+    - `delay_max`: the longest delay in steps (int array leaf).
     - `delay_cap`: the longest delay the static trial length must hold (default
       delay_max); a sweep over delays sets it to the largest delay of the sweep.
     - `aux`: emit the auxiliary output f2 − f1.
-    - `pulse_width`, `t_pre`, `response_time`: steps per pulse, before the first pulse,
-      and of the response period.
+    - `pulse_width`: steps per pulse.
+    - `t_pre`: steps before the first pulse.
+    - `response_time`: steps of the response period.
 
     n_time = t_pre + 2·pulse_width + delay_cap + response_time. The metric is sign
     accuracy on the sign outputs in the response period; OOD doubles the delays.

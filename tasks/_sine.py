@@ -32,7 +32,8 @@ class SineGeneration(AbstractTask):
     **Arguments:**
 
     - `n_channels`: independent channels (inputs = outputs = n_channels).
-    - `f_low`, `f_high`: the frequency range (array leaves, 0 ≤ f_low < f_high).
+    - `f_low`: the lowest frequency (array leaf, 0 ≤ f_low < f_high).
+    - `f_high`: the highest frequency (array leaf).
     - `dt`: time step (array leaf, > 0).
     - `n_time`: trial length in steps.
 

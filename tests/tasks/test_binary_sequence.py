@@ -183,3 +183,9 @@ def test_vmap_over_stacked_tasks():
         np.testing.assert_array_equal(out.mask[i], single.mask)
     built = eqx.filter_vmap(lambda n: Parity(n, n_cap=5))(jnp.array([2, 3, 4]))
     np.testing.assert_array_equal(built.n, [2, 3, 4])
+    assert built.active.shape == (3, 5)
+    direct = Parity(np.array([2, 3, 5]), n_cap=5, heads="multi")
+    assert direct.active.shape == (3, 5)
+    out = eqx.filter_jit(eqx.filter_vmap(lambda t, k: t.sample_batch(4, key=k)))(direct, keys)
+    for i, t in enumerate(tasks):
+        np.testing.assert_array_equal(out.mask[i], t.sample_batch(4, key=keys[i]).mask)
