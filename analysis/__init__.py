@@ -61,3 +61,38 @@ from ._timescales import (
 )
 from ._driver import Chunk as Chunk, run_over_members as run_over_members
 from ._sweep_fixed_points import fixed_points as fixed_points, load_fixed_points as load_fixed_points
+from ._behaviour import output_distance as output_distance, sigma_ood as sigma_ood
+from ._degeneracy_dataset import degeneracy_to_dataset as degeneracy_to_dataset
+from ._degeneracy_plots import (
+    mds as mds,
+    plot_degeneracy as plot_degeneracy,
+    plot_distance_matrix as plot_distance_matrix,
+    plot_mds as plot_mds,
+)
+from ._dsa import delay_embed as delay_embed, fit_dmd as fit_dmd, split_trials as split_trials
+from ._dsa_compare import (
+    DSADistance as DSADistance,
+    DSAScores as DSAScores,
+    dsa_distance as dsa_distance,
+    dsa_null_distribution as dsa_null_distribution,
+    dsa_scores as dsa_scores,
+    pairwise_dsa as pairwise_dsa,
+    spectral_distance as spectral_distance,
+)
+from ._feature_learning import (
+    kernel_alignment as kernel_alignment,
+    tangent_kernel as tangent_kernel,
+    tangent_kernel_alignment as tangent_kernel_alignment,
+    weight_change as weight_change,
+)
+from ._pairwise import (
+    all_pairs as all_pairs,
+    pairs_to_matrix as pairs_to_matrix,
+    pairwise as pairwise,
+    select_pairs as select_pairs,
+)
+from ._representations import linear_cka as linear_cka, procrustes_angle as procrustes_angle
+from ._weights_distance import (
+    pairwise_permutation_distances as pairwise_permutation_distances,
+    permutation_distance as permutation_distance,
+)

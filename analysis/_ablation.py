@@ -260,6 +260,11 @@ def evaluate(
     The dynamics are noise-free unless `noise` is True. Combine with `silence` or
     `perturb_weights` to measure what an ablation costs; vmappable over members.
     """
+    return _evaluate_jit(model, task, n_trials, noise, key)
+
+
+@eqx.filter_jit
+def _evaluate_jit(model, task, n_trials, noise, key):
     tkey, nkey = jr.split(key)
     trials = task.sample_batch(n_trials, key=tkey)
     if noise:
@@ -268,4 +273,3 @@ def evaluate(
     else:
         outputs = jax.vmap(lambda x: model(x).output)(trials.inputs)
     return jnp.mean(jax.vmap(task.metric)(outputs, trials))
-

@@ -13,6 +13,7 @@ vary contributes C = 0.
 """
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
@@ -78,8 +79,13 @@ def autocovariance(
             f"steps ({n}); use a longer run or a smaller max_lag."
         )
     flat = activity.reshape(-1, n, activity.shape[-1])
-    cov = eqx.filter_vmap(lambda x: _autocovariance_one(x, max_lag))(flat)
+    cov = _autocovariance_jit(flat, max_lag)
     return cov.reshape(*activity.shape[:-2], max_lag + 1, activity.shape[-1])
+
+
+@eqx.filter_jit
+def _autocovariance_jit(flat, max_lag):
+    return jax.vmap(lambda x: _autocovariance_one(x, max_lag))(flat)
 
 
 def autocorrelation(

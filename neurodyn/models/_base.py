@@ -192,7 +192,9 @@ class AbstractContinuousRNN(AbstractRNN):
 
         The input is piecewise constant: `inputs[k]` acts on [k dt, (k+1) dt], integrated
         as its own solve (so `max_steps` is per interval). States are saved at
-        t = (k+1) dt, so the result lines up with `__call__`.
+        t = (k+1) dt, so the result lines up with `__call__`. Compiled with
+        `eqx.filter_jit`: tracing a diffrax solve takes seconds, so repeated eager calls
+        (analyses, notebooks) reuse the compiled program.
 
         **Arguments:**
 

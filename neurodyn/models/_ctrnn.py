@@ -124,7 +124,8 @@ class CTRNN(AbstractContinuousRNN):
         if self.dale:
             n_exc = jnp.round(jnp.asarray(excitatory_fraction, dtype=float) * n)
             self.sign = jnp.where(jnp.arange(n) < n_exc, 1.0, -1.0)
-            balance = n_exc / jnp.maximum(n - n_exc, 1.0)
+            # With no excitatory (or no inhibitory) neuron there is nothing to balance.
+            balance = jnp.where(n_exc > 0, n_exc / jnp.maximum(n - n_exc, 1.0), 1.0)
             W = jnp.abs(W) * jnp.where(self.sign > 0, 1.0, balance)[None, :]
         else:
             self.sign = None

@@ -1,6 +1,14 @@
 """Training: losses, optimisers, the pure training step and `fit`."""
 
+from ._accuracy_by_n import accuracy_by_n as accuracy_by_n
 from ._config import TrainConfig as TrainConfig
+from ._curriculum import (
+    AbstractCurriculum as AbstractCurriculum,
+    CurriculumState as CurriculumState,
+    MultiHeadCurriculum as MultiHeadCurriculum,
+    SingleHeadCurriculum as SingleHeadCurriculum,
+    SlidingWindowCurriculum as SlidingWindowCurriculum,
+)
 from ._fit import (
     TRACE_COUNTS as TRACE_COUNTS,
     History as History,
@@ -18,11 +26,3 @@ from ._losses import (
 )
 from ._optim import make_optimizer as make_optimizer
 from ._trainer import Logs as Logs, Trainer as Trainer, TrainState as TrainState
-from ._accuracy_by_n import accuracy_by_n as accuracy_by_n
-from ._curriculum import (
-    AbstractCurriculum as AbstractCurriculum,
-    CurriculumState as CurriculumState,
-    MultiHeadCurriculum as MultiHeadCurriculum,
-    SingleHeadCurriculum as SingleHeadCurriculum,
-    SlidingWindowCurriculum as SlidingWindowCurriculum,
-)

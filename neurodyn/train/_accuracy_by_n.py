@@ -6,11 +6,13 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ..models import AbstractRNN
+from neurodyn.models import AbstractRNN
 
 
 @eqx.filter_jit
-def accuracy_by_n(model: AbstractRNN, task, batch_size: int = 256, *, key: PRNGKeyArray) -> Float[Array, " n_cap"]:
+def accuracy_by_n(
+    model: AbstractRNN, task, batch_size: int = 256, *, key: PRNGKeyArray
+) -> Float[Array, " n_cap"]:
     """Classification accuracy at each N = 1 … n_cap, each on its own batch.
 
     For every N the task is set to n = N (so the sequence length is drawn as for

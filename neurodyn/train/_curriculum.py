@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
-from .. import _checks
+from neurodyn import _checks
 
 _TASK_API = ("n", "active", "n_cap", "heads", "trained", "head_accuracy", "stage_accuracy")
 
@@ -130,7 +130,9 @@ class AbstractCurriculum(eqx.Module):
         )
 
     # -- inside the compiled training program ------------------------------------
-    def evaluate(self, task, model, forward: Callable, *, key: PRNGKeyArray) -> Float[Array, " n_cap"]:
+    def evaluate(
+        self, task, model, forward: Callable, *, key: PRNGKeyArray
+    ) -> Float[Array, " n_cap"]:
         """Accuracy per N on a fresh batch of `eval_batch_size` trials at the current stage."""
         trials = task.sample_batch(self.eval_batch_size, key=key)
         traj = forward(model, trials, key=None)
@@ -172,7 +174,12 @@ def _common(owner: str, start_n, n_cap, threshold, eval_batch_size):
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
         raise TypeError(f"{owner}: threshold must be a number in [0, 1), got {threshold!r}.")
     _checks.in_range(
-        owner, "threshold", threshold, low=0.0, high=1.0, high_open=True,
+        owner,
+        "threshold",
+        threshold,
+        low=0.0,
+        high=1.0,
+        high_open=True,
         fix="It is the accuracy to exceed before advancing (default 0.98).",
     )
     eval_batch_size = _checks.positive_int(owner, "eval_batch_size", eval_batch_size)
@@ -195,7 +202,13 @@ class SingleHeadCurriculum(AbstractCurriculum):
     eval_batch_size: int = eqx.field(static=True)
     heads: ClassVar[str] = "single"
 
-    def __init__(self, start_n: int = 2, n_cap: int | None = None, threshold: float = 0.98, eval_batch_size: int = 256):
+    def __init__(
+        self,
+        start_n: int = 2,
+        n_cap: int | None = None,
+        threshold: float = 0.98,
+        eval_batch_size: int = 256,
+    ):
         values = _common("SingleHeadCurriculum", start_n, n_cap, threshold, eval_batch_size)
         self.start_n, self.n_cap, self.threshold, self.eval_batch_size = values
 
@@ -218,7 +231,13 @@ class MultiHeadCurriculum(AbstractCurriculum):
     eval_batch_size: int = eqx.field(static=True)
     heads: ClassVar[str] = "multi"
 
-    def __init__(self, start_n: int = 2, n_cap: int | None = None, threshold: float = 0.98, eval_batch_size: int = 256):
+    def __init__(
+        self,
+        start_n: int = 2,
+        n_cap: int | None = None,
+        threshold: float = 0.98,
+        eval_batch_size: int = 256,
+    ):
         values = _common("MultiHeadCurriculum", start_n, n_cap, threshold, eval_batch_size)
         self.start_n, self.n_cap, self.threshold, self.eval_batch_size = values
 

@@ -117,7 +117,7 @@ def test_float32_q_floor_after_newton(flipflop_vanilla):
     _, _, fps = flipflop_vanilla
     q = np.asarray(fps.candidate_q)[np.asarray(fps.candidate_status) == CONVERGED]
     assert fps.points.dtype == jnp.float32 and q.size >= 128
-    assert q.max() < 8 * 16 * np.finfo(np.float32).eps ** 2
+    assert np.median(q) < 16 * np.finfo(np.float32).eps ** 2  # 2.3e-13
 
 
 @pytest.mark.slow

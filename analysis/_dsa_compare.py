@@ -1,0 +1,238 @@
+"""Dynamical Similarity Analysis, part 2: comparing linear operators.
+
+The DSA distance is min over orthogonal C of ‖A_x − C A_y Cᵀ‖_F. O(n) has two
+components (det ±1); a descent that moves along the group by rotations never leaves
+the component it starts in, so every search is started both from rotations C₀ and
+from C₀·R with the fixed reflection R = diag(−1, 1, …, 1), and the best of all
+restarts is kept.
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import scipy.optimize
+from jaxtyping import Array, Float, Int, PRNGKeyArray
+
+from neurodyn import _checks
+
+from ._dsa import fit_dmd, split_trials
+from ._pairwise import pairwise
+
+
+class DSADistance(eqx.Module):
+    """The result of comparing two DMD operators.
+
+    **Fields:**
+
+    - `distance`: min over orthogonal C of ‖A_x − C A_y Cᵀ‖_F (≥ 0).
+    - `angle`: the angle in [0, π] between A_x and C A_y Cᵀ at that C, i.e.
+      arccos(⟨A_x, C A_y Cᵀ⟩_F / (‖A_x‖ ‖A_y‖)); insensitive to the operators' scale.
+    - `transform`: the orthogonal C found, `[rank, rank]`.
+    """
+
+    distance: Float[Array, ""]
+    angle: Float[Array, ""]
+    transform: Float[Array, "rank rank"]
+
+
+def _haar_rotation(key: PRNGKeyArray, n: int) -> Float[Array, "n n"]:
+    """A Haar-distributed rotation (orthogonal, det +1)."""
+    q, r = jnp.linalg.qr(jr.normal(key, (n, n)))
+    q = q * jnp.sign(jnp.diag(r))
+    return q.at[:, 0].multiply(jnp.sign(jnp.linalg.det(q)))
+
+
+def _polar(M: Float[Array, "n n"]) -> Float[Array, "n n"]:
+    """The orthogonal factor of M: the closest orthogonal matrix in Frobenius norm."""
+    u, _, vt = jnp.linalg.svd(M)
+    return u @ vt
+
+
+def _cayley(S: Float[Array, "n n"]) -> Float[Array, "n n"]:
+    """(I + S)⁻¹ (I − S): orthogonal with det +1 for skew-symmetric S."""
+    eye = jnp.eye(S.shape[0], dtype=S.dtype)
+    return jnp.linalg.solve(eye + S, eye - S)
+
+
+def _descend(C0, A_x, A_y, n_iters: int, n_refine: int):
+    """Two monotone phases from C0, each with an adaptive step (×1.5 on success, ×0.5 on failure).
+
+    1. Search: C ← polar(C + η ∇g(C)) maximising g(C) = ⟨A_x, C A_y Cᵀ⟩ (a projected
+       gradient step; with η = 1/(‖A_x‖₂‖A_y‖₂) it is a minorise-maximise step). Steps
+       through the ambient space reach far basins, which rotations alone rarely do.
+    2. Refine: C ← C · cayley(−η Ω/2) with Ω the Riemannian gradient, accepted on the
+       residual ‖A_x − C A_y Cᵀ‖², which stays accurate near zero where g does not.
+    """
+    scale = jnp.linalg.norm(A_x, 2) * jnp.linalg.norm(A_y, 2)
+    eta0 = 1.0 / jnp.maximum(scale, jnp.finfo(A_x.dtype).tiny)
+    g = lambda C: jnp.sum(A_x * (C @ A_y @ C.T))
+    f = lambda C: jnp.sum((A_x - C @ A_y @ C.T) ** 2)
+
+    def adaptive(propose, better):
+        def body(carry, _):
+            C, eta, value = carry
+            new = propose(C, eta)
+            new_value = (g if better == "up" else f)(new)
+            ok = new_value >= value if better == "up" else new_value <= value
+            return (
+                jnp.where(ok, new, C),
+                jnp.where(ok, 1.5 * eta, 0.5 * eta),
+                jnp.where(ok, new_value, value),
+            ), None
+
+        return body
+
+    def search(C, eta):
+        return _polar(C + eta * (A_x @ C @ A_y.T + A_x.T @ C @ A_y))
+
+    def refine(C, eta):
+        B = C.T @ A_x @ C
+        W = B @ A_y.T + B.T @ A_y
+        return C @ _cayley(-0.25 * eta * (W - W.T))
+
+    (C, _, _), _ = jax.lax.scan(adaptive(search, "up"), (C0, eta0, g(C0)), None, length=n_iters)
+    (C, _, _), _ = jax.lax.scan(adaptive(refine, "down"), (C, eta0, f(C)), None, length=n_refine)
+    return C, f(C)
+
+
+def dsa_distance(
+    A_x: Float[Array, "rank rank"],
+    A_y: Float[Array, "rank rank"],
+    *,
+    n_restarts: int = 8,
+    n_iters: int = 150,
+    n_refine: int = 100,
+    key: PRNGKeyArray,
+) -> DSADistance:
+    """Procrustes distance between two linear operators over the whole orthogonal group.
+
+        d(A_x, A_y) = min_{C ∈ O(n)} ‖A_x − C A_y Cᵀ‖_F
+
+    The minimum is searched from `n_restarts` rotations (the identity and Haar-random
+    ones) and from the same rotations times the reflection R = diag(−1, 1, …, 1), so
+    both components of O(n) are covered; each start runs `n_iters` projected-gradient
+    search steps and `n_refine` Riemannian refinement steps (see `_descend`). The best
+    start wins. Being a search over a non-convex set, the result is an upper bound on
+    the true minimum that more restarts can only lower. Vmappable over pairs.
+
+    **Returns:** a `DSADistance` (distance, angle, transform).
+
+    Reference: Ostrow et al., NeurIPS 2023 (DSA); this implementation is our own.
+    """
+    n_restarts = _checks.positive_int("dsa_distance", "n_restarts", n_restarts)
+    if A_x.shape != A_y.shape or A_x.ndim != 2 or A_x.shape[0] != A_x.shape[1]:
+        raise ValueError(
+            f"dsa_distance: A_x and A_y must be square operators of the same rank, got shapes "
+            f"{A_x.shape} and {A_y.shape}; fit both with the same `rank`."
+        )
+    n = A_x.shape[0]
+    rotations = jax.vmap(lambda k: _haar_rotation(k, n))(jr.split(key, n_restarts))
+    rotations = rotations.at[0].set(jnp.eye(n, dtype=A_x.dtype))
+    reflection = jnp.ones(n, dtype=A_x.dtype).at[0].set(-1.0)
+    starts = jnp.concatenate([rotations, rotations * reflection])
+    Cs, fs = jax.vmap(lambda C0: _descend(C0, A_x, A_y, n_iters, n_refine))(starts)
+    best = jnp.argmin(fs)
+    C = Cs[best]
+    return DSADistance(distance=jnp.sqrt(fs[best]), angle=_angle(A_x, C @ A_y @ C.T), transform=C)
+
+
+def _angle(a: Array, b: Array) -> Float[Array, ""]:
+    """Angle between two matrices, as 2 arcsin(‖â − b̂‖/2): exact near 0, where arccos is not."""
+    tiny = jnp.finfo(a.dtype).tiny
+    a = a / jnp.maximum(jnp.linalg.norm(a), tiny)
+    b = b / jnp.maximum(jnp.linalg.norm(b), tiny)
+    return 2.0 * jnp.arcsin(jnp.clip(jnp.linalg.norm(a - b) / 2.0, 0.0, 1.0))
+
+
+def _assignment(cost: np.ndarray) -> np.ndarray:
+    return scipy.optimize.linear_sum_assignment(cost)[1].astype(np.int32)
+
+
+def spectral_distance(
+    A_x: Float[Array, "rank rank"], A_y: Float[Array, "rank rank"]
+) -> Float[Array, ""]:
+    """Wasserstein-1 distance between the eigenvalue sets of two operators.
+
+        W(A_x, A_y) = min over permutations σ of (1/n) Σ_i |λ_i − μ_σ(i)|
+
+    with λ, μ the eigenvalues in the complex plane, each set a uniform measure (so W is
+    the mean distance of an optimal one-to-one matching). Invariant to any similarity
+    transform (not only orthogonal ones). The matching runs on the host
+    (`scipy.optimize.linear_sum_assignment` through `jax.pure_callback`); the function
+    is jittable and vmappable.
+    """
+    lam = jnp.linalg.eigvals(A_x)
+    mu = jnp.linalg.eigvals(A_y)
+    cost = jnp.abs(lam[:, None] - mu[None, :])
+    shape = jax.ShapeDtypeStruct((cost.shape[0],), jnp.int32)
+    match = jax.pure_callback(_assignment, shape, cost, vmap_method="sequential")
+    return jnp.mean(cost[jnp.arange(cost.shape[0]), match])
+
+
+class DSAScores(eqx.Module):
+    """Per-pair DSA scores: `distance`, `angle` (see `DSADistance`) and `spectral`."""
+
+    distance: Float[Array, "*pair"]
+    angle: Float[Array, "*pair"]
+    spectral: Float[Array, "*pair"]
+
+
+def dsa_scores(
+    A_x: Float[Array, "rank rank"], A_y: Float[Array, "rank rank"], *, key: PRNGKeyArray, **options
+) -> DSAScores:
+    """All three DSA scores of one pair of operators; `options` go to `dsa_distance`."""
+    d = dsa_distance(A_x, A_y, key=key, **options)
+    return DSAScores(distance=d.distance, angle=d.angle, spectral=spectral_distance(A_x, A_y))
+
+
+def pairwise_dsa(
+    operators: Float[Array, "member rank rank"],
+    pairs: Int[Array, "pair 2"],
+    *,
+    key: PRNGKeyArray,
+    batch_size: int | None = 64,
+    **options,
+) -> DSAScores:
+    """`dsa_scores` for every pair of members, vmapped in batches of `batch_size` pairs.
+
+    **Returns:** a `DSAScores` whose fields have a leading `pair` axis, equal to calling
+    `dsa_scores` on each pair with the key `jr.split(key, n_pairs)[p]`.
+    """
+    return pairwise(
+        lambda a, b, *, key: dsa_scores(a, b, key=key, **options),
+        operators,
+        pairs,
+        key=key,
+        batch_size=batch_size,
+    )
+
+
+def dsa_null_distribution(
+    X: Float[Array, "trial time hidden"],
+    *,
+    rank: int,
+    n_splits: int = 8,
+    n_delays: int = 1,
+    delay_interval: int = 1,
+    ridge: float = 0.0,
+    key: PRNGKeyArray,
+    **options,
+) -> DSAScores:
+    """DSA scores between random halves of one network's trials: what "same dynamics" looks like.
+
+    Each of `n_splits` random partitions of the trials gives two operators (fitted
+    exactly as `fit_dmd` would fit the whole set) that are compared with `dsa_scores`.
+    A distance between two networks is meaningful when it clearly exceeds this spread.
+
+    **Returns:** a `DSAScores` with a leading `split` axis.
+    """
+    skey, dkey = jr.split(key)
+    first, second = split_trials(X, n_splits, key=skey)
+    fit = lambda x: fit_dmd(
+        x, rank=rank, n_delays=n_delays, delay_interval=delay_interval, ridge=ridge
+    )
+    A1, A2 = jax.vmap(fit)(first), jax.vmap(fit)(second)
+    keys = jr.split(dkey, n_splits)
+    return jax.vmap(lambda a, b, k: dsa_scores(a, b, key=k, **options))(A1, A2, keys)

@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+import neurodyn
+import neurodyn.analysis as na
+from neurodyn.cli import app
+
+SPEC = {
+    "task": {"name": "flipflop", "n_bits": 2, "n_time": 10, "p": 0.1},
+    "model": {"name": "ctrnn", "hidden_size": 6},
+    "train": {
+        "learning_rate": 1e-2,
+        "n_steps": 8,
+        "eval_every": 4,
+        "batch_size": 4,
+        "eval_batch_size": 4,
+    },
+    "sweep": {"seeds": 3, "trajectories": 3},
+}
+SETTINGS = dict(n_initial=16, n_iters=100, max_points=8, progress=False)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fp") / "s.zarr"
+    neurodyn.run_sweep(SPEC, out, progress=False)
+    return out
+
+
+def test_results_do_not_depend_on_the_chunk_size(store):
+    one = na.fixed_points(store, members_per_chunk=1, **SETTINGS)
+    three = na.fixed_points(store, members_per_chunk=3, **SETTINGS)
+    assert sorted(one) == ["g0"]
+    for g in one:
+        a, b = one[g], three[g]
+        np.testing.assert_array_equal(a["n_points"].values, b["n_points"].values)
+        np.testing.assert_array_equal(a["stability"].values, b["stability"].values)
+        np.testing.assert_allclose(a["points"].values, b["points"].values, rtol=1e-4, atol=1e-5)
+
+
+def test_stored_results_round_trip_and_rerun_replaces(store):
+    results = na.fixed_points(store, members_per_chunk=2, **SETTINGS)
+    sweep = neurodyn.open_sweep(store)
+    assert sweep.analyses == ["fixed_points"]
+    for g, ds in results.items():
+        stored = sweep.analysis("fixed_points", group=g).load()
+        xr.testing.assert_identical(stored, ds.load())
+        assert stored["stability"].dtype.kind == "i" and stored.attrs["settings"]["n_initial"] == 16
+    merged = sweep.analysis("fixed_points")
+    assert merged.sizes["member"] == 3
+    na.fixed_points(store, members_per_chunk=2, selection={"seed": 0}, **SETTINGS)
+    assert neurodyn.open_sweep(store).analyses == ["fixed_points"]
+    assert neurodyn.open_sweep(store).analysis("fixed_points").sizes["member"] == 1
+
+
+def test_member_chunk_must_be_positive(store):
+    with pytest.raises(ValueError, match="members_per_chunk=0 must be an integer >= 1"):
+        na.fixed_points(store, members_per_chunk=0, **SETTINGS)
+
+
+def test_cli_analyze_writes_the_dataset(store):
+    result = CliRunner().invoke(
+        app,
+        [
+            "analyze",
+            str(store),
+            "--fixed-points",
+            "--n-initial",
+            "8",
+            "--n-iters",
+            "50",
+            "--select",
+            "seed=1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "fixed points per member" in result.output
+    assert neurodyn.open_sweep(store).analysis("fixed_points").sizes["member"] == 1
