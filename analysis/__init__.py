@@ -38,13 +38,7 @@ from ._drive import (
     ZeroInput as ZeroInput,
     drive as drive,
 )
-from ._expfit import (
-    ExpFit as ExpFit,
-    TimescaleSummary as TimescaleSummary,
-    fit_autocorrelation as fit_autocorrelation,
-    summarise_timescales as summarise_timescales,
-    valid_timescales as valid_timescales,
-)
+from ._expfit import ExpFit as ExpFit, fit_autocorrelation as fit_autocorrelation
 from ._timescale_dataset import timescales_to_dataset as timescales_to_dataset
 from ._timescale_plots import (
     plot_autocorrelation as plot_autocorrelation,
@@ -54,10 +48,13 @@ from ._timescale_plots import (
 from ._timescales import (
     TauStatistics as TauStatistics,
     TimescaleResult as TimescaleResult,
+    TimescaleSummary as TimescaleSummary,
     autocorrelation_timescales as autocorrelation_timescales,
     learned_tau as learned_tau,
     network_timescales as network_timescales,
+    summarise_timescales as summarise_timescales,
     tau_statistics as tau_statistics,
+    valid_timescales as valid_timescales,
 )
 from ._driver import Chunk as Chunk, run_over_members as run_over_members
 from ._sweep_fixed_points import fixed_points as fixed_points, load_fixed_points as load_fixed_points

@@ -8,7 +8,7 @@ results with the store's dimension names.
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Complex, Float, PRNGKeyArray
+from jaxtyping import Array, Complex, Float, Int, PRNGKeyArray
 
 from neurodyn import _checks
 from neurodyn.models import AbstractContinuousRNN, AbstractRNN
@@ -116,6 +116,42 @@ def network_timescales(
         return -1.0 / jnp.real(lam)
     step = 1.0 if dt is None else dt
     return -step / jnp.log(jnp.abs(lam))
+
+
+def valid_timescales(tau_net: Float[Array, "*unit"], *, threshold: float = 1.0):
+    """The units kept in summaries: finite τ_net above `threshold` (default 1 step)."""
+    return jnp.isfinite(tau_net) & (tau_net > threshold)
+
+
+class TimescaleSummary(eqx.Module):
+    """Summary of τ_net over units with the exclusion rule applied (τ_net ≤ threshold out)."""
+
+    mean: Float[Array, ""]
+    median: Float[Array, ""]
+    std: Float[Array, ""]
+    n_valid: Int[Array, ""]
+    n_excluded: Int[Array, ""]
+
+
+def summarise_timescales(
+    tau_net: Float[Array, " hidden"], *, threshold: float = 1.0
+) -> TimescaleSummary:
+    """Mean, median and spread of τ_net over the units with τ_net > `threshold`.
+
+    Units with τ_net ≤ `threshold` (default 1 step: no memory beyond one step) or NaN
+    (not fitted, e.g. silenced) are excluded, as in Khajehabdollahi et al. (ICLR 2024).
+    All statistics are NaN when no unit remains. `vmap` over members.
+    """
+    valid = valid_timescales(tau_net, threshold=threshold)
+    kept = jnp.where(valid, tau_net, jnp.nan)
+    n_valid = jnp.sum(valid)
+    return TimescaleSummary(
+        mean=jnp.nanmean(kept),
+        median=jnp.nanmedian(kept),
+        std=jnp.nanstd(kept),
+        n_valid=n_valid.astype(jnp.int32),
+        n_excluded=(tau_net.size - n_valid).astype(jnp.int32),
+    )
 
 
 class TimescaleResult(eqx.Module):

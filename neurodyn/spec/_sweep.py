@@ -40,7 +40,14 @@ TRAIN_KEYS = (
     "rate",
     "epochs_per_call",
     "noise",
+    "curriculum",
+    "curriculum_start_n",
+    "curriculum_n_cap",
+    "curriculum_threshold",
+    "curriculum_width",
+    "curriculum_eval_batch_size",
 )
+CURRICULA = ("single_head", "multi_head", "sliding_window")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -309,16 +316,37 @@ def _validate_train(train: dict) -> dict:
             )
     try:
         train_config({"optimizer": optimizer, **options, **train})
+        curriculum(train)
     except (ValueError, TypeError) as err:
         raise type(err)(f"spec [train]: {err}") from None
     return {"optimizer": optimizer, **options, **train}
+
+
+def curriculum(train: dict):
+    """The curriculum a [train] section asks for (`curriculum = "multi_head"` ...), or None."""
+    from ..train import MultiHeadCurriculum, SingleHeadCurriculum, SlidingWindowCurriculum
+
+    name = train.get("curriculum")
+    options = {k[len("curriculum_"):]: v for k, v in train.items() if k.startswith("curriculum_")}
+    if name is None:
+        if options:
+            raise ValueError(f"curriculum options {sorted(options)} are set but no `curriculum` is named; choose one of {list(CURRICULA)}.")
+        return None
+    if name not in CURRICULA:
+        raise ValueError(f"curriculum={name!r} is not one of {list(CURRICULA)}.{_checks.closest(str(name), CURRICULA)}")
+    classes = {"single_head": SingleHeadCurriculum, "multi_head": MultiHeadCurriculum, "sliding_window": SlidingWindowCurriculum}
+    if name != "sliding_window" and "width" in options:
+        raise ValueError("curriculum_width applies only to curriculum = \"sliding_window\".")
+    if name == "sliding_window" and "width" not in options:
+        raise ValueError("curriculum = \"sliding_window\" needs curriculum_width (how many N are trained together).")
+    return classes[name](**options)
 
 
 def train_config(train: dict):
     """A `TrainConfig` from a validated [train] section."""
     from ..train._config import TrainConfig
 
-    train = dict(train)
+    train = {k: v for k, v in train.items() if not k.startswith("curriculum")}
     optimizer = train.pop("optimizer", "adam")
     known_options = set(OPTIMIZERS.get(optimizer).params) - {"learning_rate"}
     options = {k: train.pop(k) for k in list(train) if k in known_options}

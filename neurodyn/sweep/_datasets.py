@@ -64,6 +64,11 @@ def param_dims(model, name: str, shape: tuple) -> tuple[str, ...]:
     return tuple(f"{name}_{i}" for i in range(len(shape)))
 
 
+def curriculum_dims(extra: int) -> tuple[str, ...]:
+    """Dims of a curriculum state field: `member`, then `n` (N = 1 … n_cap) if per N."""
+    return ("member",) + (("n",) if extra == 1 else ())
+
+
 def _lazy(shape, dtype):
     return da.zeros(shape, dtype=dtype, chunks=(1, *shape[1:]) if shape else ())
 
@@ -78,6 +83,7 @@ def group_template(
     *,
     shared_trials: bool,
     eval_every: int,
+    curriculum_state=None,
 ) -> xr.Dataset:
     """The full-size, unwritten Dataset of one group (values are only placeholders)."""
     k = len(member_ids)
@@ -105,6 +111,11 @@ def group_template(
     state = getattr(model, "state_size", model.hidden_size)
     data["states"] = (("member", "trial", "time", "state"), _lazy((k, trial, time, state), np.float32))
     data["outputs"] = (("member", "trial", "time", "output"), _lazy((k, trial, time, model.output_size), np.float32))
+    if curriculum_state is not None:
+        for f in dataclasses.fields(curriculum_state):
+            value = getattr(curriculum_state, f.name)
+            dims = curriculum_dims(np.ndim(value))
+            data["curriculum_" + f.name] = (dims, _lazy((k, *np.shape(value)), np.dtype(value.dtype)))
     coords = {
         "member": np.asarray(member_ids, dtype=np.int64),
         "step": np.arange(1, n_steps + 1, dtype=np.int64),
@@ -112,6 +123,8 @@ def group_template(
         "eval_step": ("epoch", eval_every * np.arange(1, n_epochs + 1, dtype=np.int64)),
     }
     ds = xr.Dataset(data, coords=coords)
+    if "n" in ds.dims:
+        ds = ds.assign_coords(n=np.arange(1, ds.sizes["n"] + 1, dtype=np.int64))
     ds["loss"].attrs["description"] = "training-batch loss at each step (NaN after the member stopped)"
     ds["eval_loss"].attrs["description"] = "loss on the fixed held-out batch after each epoch"
     ds["states"].attrs["description"] = "full recurrent state on the evaluation batch after training"

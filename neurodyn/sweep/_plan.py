@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import jax.random as jr
 
 from ..spec import MODELS, TASKS, SweepSpec
-from ..spec._sweep import Member, train_config
+from ..spec._sweep import Member, curriculum as build_curriculum, train_config
 from ..train import TrainConfig
 
 DEFAULT_MEMBERS_PER_CHUNK = 1024
@@ -28,6 +28,7 @@ class BuiltMember:
     task: object
     config: TrainConfig
     train_key: jax.Array
+    curriculum: object = None
 
 
 @dataclasses.dataclass
@@ -81,7 +82,7 @@ def build_member(member: Member) -> BuiltMember:
     task = build_task(member)
     model = build_model(member, task)
     config = train_config(member.train)
-    return BuiltMember(member, model, task, config, member_keys(member.seed)[1])
+    return BuiltMember(member, model, task, config, member_keys(member.seed)[1], build_curriculum(member.train))
 
 
 def structure(tree) -> tuple:
@@ -109,7 +110,10 @@ def plan_sweep(spec: SweepSpec, *, first_group: int = 0, exclude: set | None = N
         task = build_task(m)
         model = eqx.filter_eval_shape(lambda t=task, m=m: build_model(m, t, key=jr.key(0)))
         config = train_config(m.train)
-        key = (type(model).__name__, structure(model), type(task).__name__, structure(task), config.static_key())
+        key = (
+            type(model).__name__, structure(model), type(task).__name__, structure(task),
+            config.static_key(), repr(build_curriculum(m.train)),
+        )
         by_key.setdefault(key, []).append(m.index)
         descriptions[key] = (
             f"{m.model['name']} H={getattr(model, 'hidden_size', '?')} on {m.task['name']}, "

@@ -72,7 +72,7 @@ def train_region(
     padded = built + [built[-1]] * (k - n_real)
     models = [b.model for b in padded]
     configs = [b.config for b in padded]
-    trainer = group_trainer(configs, models)
+    trainer = group_trainer(configs, models, curriculum=built[0].curriculum)
     states = init_group(trainer, models, [b.task for b in padded], configs, [b.train_key for b in padded])
     initial_models = states.model
     config = configs[0]
@@ -127,6 +127,10 @@ def train_region(
     return result
 
 
+def _fields(module):
+    return [(f.name, getattr(module, f.name)) for f in dataclasses.fields(module)]
+
+
 def _trajectories(trainer, states, eval_trials, shared: bool):
     def run(model, trials):
         return trainer.forward(model, trials, key=None)
@@ -157,6 +161,11 @@ def _write_region(path, group, region, states, initial_models, history, n_real, 
         "states": (("member", "trial", "time", "state"), take(traj.state)),
         "outputs": (("member", "trial", "time", "output"), take(traj.output)),
     }
+    if states.curriculum is not None:
+        from ._datasets import curriculum_dims
+
+        for fname, value in _fields(states.curriculum):
+            data["curriculum_" + fname] = (curriculum_dims(np.ndim(value) - 1), take(value))
     if not shared:
         for name in ("inputs", "targets", "mask"):
             last = "input" if name == "inputs" else "output"

@@ -255,6 +255,9 @@ def _eval_trials(group, built, n_trials: int):
 def _template(group, built, evals):
     shared, trials = evals
     b = built[group.members[0]]
+    cstate = None
+    if b.curriculum is not None:
+        cstate = b.curriculum.init(b.curriculum.start(b.task))
     return group_template(
         group.members,
         b.model,
@@ -264,6 +267,7 @@ def _template(group, built, evals):
         trials,
         shared_trials=shared,
         eval_every=b.config.eval_every,
+        curriculum_state=cstate,
     )
 
 
