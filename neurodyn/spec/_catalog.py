@@ -1,6 +1,7 @@
 """What neurodyn offers by name: the model, task and optimiser registries."""
 
-from .. import models as _models, tasks as _tasks
+from .. import models as _models
+from .. import tasks as _tasks
 from .._optimizers import OPTIMIZERS as _OPTIMIZERS
 from ._registry import Entry, Param, Registry, describe
 

@@ -15,7 +15,8 @@ import jax.numpy as jnp
 import jax.random as jr
 
 from ..spec import MODELS, TASKS, SweepSpec
-from ..spec._sweep import Member, curriculum as build_curriculum, train_config
+from ..spec._sweep import Member, train_config
+from ..spec._sweep import curriculum as build_curriculum
 from ..train import TrainConfig
 
 DEFAULT_MEMBERS_PER_CHUNK = 1024

@@ -14,7 +14,7 @@ from .. import _faults, store
 from ..spec import SweepSpec
 from ..train._group import stack
 from ._datasets import group_template
-from ._plan import Plan, build_member, member_identity, plan_sweep
+from ._plan import Plan, build_member, plan_sweep
 from ._progress import SweepProgress
 from ._region import train_region
 

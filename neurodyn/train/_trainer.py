@@ -47,11 +47,11 @@ class TrainState(eqx.Module):
 class Logs(eqx.Module):
     """What one call of `Trainer.run` records: per step and per epoch."""
 
-    loss: Float[Array, "step"]
-    metric: Float[Array, "step"]
-    active: Bool[Array, "step"]
-    eval_loss: Float[Array, "epoch"]
-    eval_metric: Float[Array, "epoch"]
+    loss: Float[Array, " step"]
+    metric: Float[Array, " step"]
+    active: Bool[Array, " step"]
+    eval_loss: Float[Array, " epoch"]
+    eval_metric: Float[Array, " epoch"]
 
 
 def _tree_where(cond, new, old):

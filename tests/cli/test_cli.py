@@ -1,7 +1,6 @@
 import subprocess
 import sys
 
-import pytest
 from typer.testing import CliRunner
 
 from neurodyn.cli import app
