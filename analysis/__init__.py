@@ -189,3 +189,4 @@ from ._weights_distance import (
 from ._weights_distance import (
     permutation_distance as permutation_distance,
 )
+from ._sweep_timescales import timescales as timescales

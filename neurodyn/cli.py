@@ -65,17 +65,20 @@ def info(store: str = typer.Argument(..., help="A store written by `neurodyn swe
 def analyze(
     store: str = typer.Argument(..., help="A store written by `neurodyn sweep`."),
     fixed_points: bool = typer.Option(False, "--fixed-points", help="Fixed points, stability and saddle connections."),
+    timescales: bool = typer.Option(False, "--timescales", help="Autocorrelation, learned and network timescales."),
     members_per_chunk: int = typer.Option(16, "--members-per-chunk", help="Members held in memory at once."),
     select: list[str] = typer.Option([], "--select", help="Only members with these values, e.g. --select seed=0."),
     figures: str = typer.Option(None, "--figures", help="A folder for per-member figures."),
     n_initial: int = typer.Option(1024, "--n-initial", help="Fixed points: initial states per member."),
     n_iters: int = typer.Option(5000, "--n-iters", help="Fixed points: optimiser iterations."),
+    n_steps: int = typer.Option(20000, "--n-steps", help="Timescales: length of the driving run."),
+    drive_input: str = typer.Option("binary", "--input", help="Timescales: binary, gaussian or zero input."),
 ):
     """Run analyses over every trained network of a store and write the results into it."""
     import neurodyn.analysis as na
 
-    if not fixed_points:
-        console.print("[bold red]error:[/bold red] choose an analysis, e.g. --fixed-points.")
+    if not (fixed_points or timescales):
+        console.print("[bold red]error:[/bold red] choose an analysis: --fixed-points, --timescales.")
         raise typer.Exit(code=2)
     selection = _parse_selection(select)
     with _clear_errors():
@@ -85,6 +88,12 @@ def analyze(
                 n_initial=n_initial, n_iters=n_iters,
             )
             _print_fixed_points(results)
+        if timescales:
+            results = na.timescales(
+                store, members_per_chunk=members_per_chunk, selection=selection, figures=figures,
+                n_steps=n_steps, input=drive_input,
+            )
+            _print_timescales(results)
 
 
 def _parse_selection(items: list[str]) -> dict:
@@ -124,6 +133,24 @@ def _print_fixed_points(results):
                 str(int((fixed & (nun[i] == 1)).sum())),
                 str(int((fixed & (plus[i] >= 0) & (minus[i] >= 0)).sum())),
                 str(int((valid[i] & slow[i]).sum())),
+            )
+    console.print(table)
+
+
+def _print_timescales(results):
+    import numpy as np
+
+    table = Table(title="timescales per member (steps; units with tau_net <= 1 excluded)")
+    for col in ("member", "group", "tau_net mean", "tau_net median", "units kept", "learned tau mean", "population tau"):
+        table.add_column(col, justify="right")
+    for g, ds in results.items():
+        for i, m in enumerate(np.asarray(ds["member"].values)):
+            learned = np.asarray(ds["learned_tau"].values[i])
+            table.add_row(
+                str(m), g, f"{float(ds['tau_net_mean'].values[i]):.3g}", f"{float(ds['tau_net_median'].values[i]):.3g}",
+                str(int(ds["n_valid_units"].values[i])),
+                f"{np.nanmean(learned):.3g}" if np.isfinite(learned).any() else "-",
+                f"{float(ds['population_tau_net'].values[i]):.3g}",
             )
     console.print(table)
 

@@ -30,7 +30,7 @@ from neurodyn.analysis import (
 
 RANK = 4
 HIDDEN = 10
-OPTIONS = dict(n_restarts=4, n_iters=100, n_refine=100)
+OPTIONS = dict(n_restarts=4, n_iters=100, n_refine=20)
 
 
 def _simulate(step, key, n_trial=8, n_time=60, noise=0.05):

@@ -11,8 +11,10 @@ from jaxtyping import Array, Float
 from matplotlib.figure import Figure
 
 from neurodyn.analysis import (
+    BinaryInput,
     ExpFit,
     TimescaleResult,
+    autocorrelation_timescales,
     fit_autocorrelation,
     jacobian,
     learned_tau,
@@ -21,6 +23,7 @@ from neurodyn.analysis import (
     plot_network_timescales,
     plot_tau_distributions,
     silence,
+    summarise_timescales,
     tau_statistics,
     timescales_to_dataset,
 )
@@ -188,3 +191,34 @@ def test_figures():
     assert len(fig.axes) == 2 and len(fig.axes[1].lines) == 1
     with pytest.raises(ValueError, match="kind='box' is not one of"):
         plot_tau_distributions({}, kind="box")
+
+
+def _leaky_sweep(n_member, hidden, n_steps, max_lag):
+    """Members of a LeakyRateRNN sweep driven by random binary input, as the store driver does."""
+    keys = jr.split(jr.key(30), n_member)
+    models = eqx.filter_vmap(lambda k: LeakyRateRNN(1, hidden, 2, gain=1.5, init="gain", key=k))(keys)
+    run = lambda m, k: autocorrelation_timescales(
+        m, BinaryInput(), n_steps=n_steps, burn_in=200, key=k, max_lag=max_lag, chunk_size=2000
+    )
+    return models, eqx.filter_vmap(run)(models, jr.split(jr.key(31), n_member))
+
+
+def test_leaky_rnn_end_to_end_to_dataset(tmp_path):
+    models, result = _leaky_sweep(2, 12, 4000, 40)
+    assert result.autocorrelation.shape == (2, 41, 12)
+    np.testing.assert_allclose(result.autocorrelation[:, 0], 1.0, rtol=1e-5)
+    np.testing.assert_allclose(result.learned_tau, jnp.maximum(models.tau, 1.0))
+    assert np.all(np.asarray(result.fit.choice) >= 0)
+    ds = timescales_to_dataset(result, settings={"n_steps": 4000})
+    assert ds.sizes == {"member": 2, "hidden": 12, "lag": 41}
+    ds.to_zarr(tmp_path / "t.zarr", mode="w", consolidated=False)
+    xr.testing.assert_identical(xr.open_zarr(tmp_path / "t.zarr", consolidated=False).load(), ds)
+
+
+@pytest.mark.slow
+def test_leaky_rnn_long_run():
+    """10⁵ steps of 64-unit networks, streamed: nothing of size n_steps is kept."""
+    models, result = _leaky_sweep(3, 64, 100_000, 100)
+    assert np.all(np.isfinite(result.autocorrelation))
+    s = jax.vmap(summarise_timescales)(result.fit.tau_net)
+    assert np.all(np.asarray(s.n_valid) + np.asarray(s.n_excluded) == 64)

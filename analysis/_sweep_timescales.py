@@ -1,0 +1,126 @@
+"""Timescales of every network of a sweep, written back into its store."""
+
+import pathlib
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import xarray as xr
+
+from neurodyn import _checks
+from neurodyn.models import AbstractContinuousRNN
+
+from ._driver import Chunk, run_over_members
+from ._drive import BinaryInput, GaussianInput, ZeroInput
+from ._timescale_dataset import timescales_to_dataset
+from ._timescales import autocorrelation_timescales, network_timescales
+
+INPUTS = ("binary", "gaussian", "zero")
+
+
+def _input_process(name: str, std: float):
+    _checks.choice("timescales", "input", name, INPUTS)
+    if name == "binary":
+        return BinaryInput()
+    if name == "gaussian":
+        return GaussianInput(std=std)
+    return ZeroInput()
+
+
+def timescales(
+    store,
+    *,
+    input: str = "binary",
+    input_std: float = 1.0,
+    n_steps: int = 20_000,
+    burn_in: int = 1_000,
+    n_trials: int = 1,
+    max_lag: int = 100,
+    fit_lag: int = 30,
+    chunk_size: int = 1_000,
+    network: bool = True,
+    members_per_chunk: int = 16,
+    selection: dict | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    figures: str | pathlib.Path | None = None,
+) -> dict[str, xr.Dataset]:
+    """Autocorrelation timescales, learned τ and network timescales of a whole sweep.
+
+    Each network is driven by `input` ("binary": x ~ Bernoulli(p) with p ~ U(0, 1) per
+    trial; "gaussian": N(0, `input_std`²); "zero") for `burn_in` + `n_steps` steps,
+    streamed in chunks (no run is stored); each unit's autocorrelation is fitted with a
+    single and a double exponential on lags 0 … `fit_lag`, chosen by AIC (SCIENCE.md §3).
+    With `network=True` and a stored `fixed_points` analysis, the timescales of the
+    linearised dynamics at every fixed point are added (τ = −1/Re λ, or −1/ln|λ| steps).
+    Results are written as the `timescales` analysis (`tau_net (member, hidden)`,
+    `autocorrelation (member, lag, hidden)`, learned τ, …).
+
+    **Returns:** the results per group.
+    """
+    process = _input_process(input, input_std)
+    for name, value in (("n_steps", n_steps), ("burn_in", burn_in), ("max_lag", max_lag), ("fit_lag", fit_lag)):
+        _checks.positive_int("timescales", name, value, minimum=0 if name == "burn_in" else 1)
+    if fit_lag >= max_lag:
+        raise ValueError(f"timescales: fit_lag={fit_lag} must be below max_lag={max_lag}.")
+    settings = dict(
+        input=input, input_std=input_std, n_steps=n_steps, burn_in=burn_in, n_trials=n_trials,
+        max_lag=max_lag, fit_lag=fit_lag, seed=seed,
+    )
+    from neurodyn.store import SweepStore, open_sweep
+
+    sweep = store if isinstance(store, SweepStore) else open_sweep(store)
+    fp = sweep.analysis("fixed_points") if (network and "fixed_points" in sweep.analyses) else None
+
+    def analyse(chunk: Chunk) -> xr.Dataset:
+        keys = jr.split(chunk.key, len(chunk.members))
+        result = _drive_and_fit(chunk.models, keys, process, n_steps, burn_in, max_lag, fit_lag, n_trials, chunk_size)
+        net = None
+        template = jax.tree_util.tree_map(lambda x: x[0] if eqx.is_array(x) else x, chunk.models)
+        continuous = isinstance(template, AbstractContinuousRNN)
+        if fp is not None and all(m in fp["member"].values for m in chunk.members):
+            sub = fp.sel(member=chunk.members)
+            eig = np.asarray(sub["eigenvalues_real"].values) + 1j * np.asarray(sub["eigenvalues_imag"].values)
+            net = np.asarray(network_timescales(jnp.asarray(eig), continuous=continuous))
+        ds = timescales_to_dataset(
+            result, network_tau=net, network_tau_units="time" if continuous else "steps",
+            member=np.asarray(chunk.members), settings=settings,
+        )
+        if figures is not None:
+            _figures(pathlib.Path(figures), chunk, result)
+        return ds
+
+    return run_over_members(
+        sweep, "timescales", analyse, members_per_chunk=members_per_chunk, selection=selection,
+        settings=settings, seed=seed, progress=progress,
+    )
+
+
+@eqx.filter_jit
+def _drive_and_fit(models, keys, process, n_steps, burn_in, max_lag, fit_lag, n_trials, chunk_size):
+    def one(model, key):
+        return autocorrelation_timescales(
+            model, process, n_steps=n_steps, burn_in=burn_in, key=key, max_lag=max_lag,
+            fit_lag=fit_lag, n_trials=n_trials, chunk_size=chunk_size,
+        )
+
+    return eqx.filter_vmap(one)(models, keys)
+
+
+def _figures(folder: pathlib.Path, chunk: Chunk, result):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ._timescale_plots import plot_autocorrelation
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, member in enumerate(chunk.members):
+        one = jax.tree_util.tree_map(lambda x: x[i], result)
+        fig = plot_autocorrelation(np.asarray(one.autocorrelation), one.fit)
+        fig.suptitle(f"member {member}: autocorrelation per unit with fits")
+        fig.savefig(folder / f"autocorrelation_member{member}.png", dpi=110)
+        plt.close(fig)

@@ -1,0 +1,62 @@
+"""The machine's matmul rate and the FLOPs of one training step, counted by hand.
+
+One training step of one network (batch B, T time steps, H hidden, I inputs, O outputs)
+does, per trial and time step, these matmuls (2 FLOPs per multiply-add):
+
+- recurrent W φ(h): forward 2H², backward 2H² (dW) + 2H² (dφ) → 6H²;
+- input W_in u: forward 2HI, backward 2HI (dW_in; the input needs no gradient) → 4HI;
+- readout W_out φ(h): forward 2OH, backward 2OH (dW_out) + 2OH (dφ) → 6OH.
+
+Elementwise work (tanh, the leak, Adam) and the held-out evaluation are not counted, so
+the fraction of the matmul rate is a lower bound on how busy the step keeps the machine.
+"""
+
+import time
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+
+
+def step_flops(hidden: int, batch: int, n_time: int, n_in: int = 3, n_out: int = 3) -> float:
+    """Matmul FLOPs of one training step of one network."""
+    h = hidden
+    return float(batch * n_time * (6 * h * h + 4 * h * n_in + 6 * n_out * h))
+
+
+def _best_of(fn, args, repeats: int) -> list[float]:
+    jax.block_until_ready(fn(*args))  # compile and warm up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def matmul_rate(n: int, repeats: int) -> list[float]:
+    """FLOP/s of a large square float32 `jnp.dot` (the machine's dense-matmul rate)."""
+    ka, kb = jr.split(jr.key(0))
+    a = jr.normal(ka, (n, n), jnp.float32)
+    b = jr.normal(kb, (n, n), jnp.float32)
+    times = _best_of(jax.jit(jnp.dot), (a, b), repeats)
+    return [2.0 * n**3 / t for t in times]
+
+
+def chain_rate(hidden: int, batch: int, n_time: int, k: int, repeats: int) -> list[float]:
+    """FLOP/s of the recurrence's matmul chain alone: T steps of h ← tanh(h W), for one
+    network ([batch, H] @ [H, H]) or K at once ([K, batch, H] @ [K, H, H] under vmap).
+
+    This is the ceiling for a training step's forward pass: each matmul waits for the
+    previous one, so only the batch (and K) gives the machine parallel work.
+    """
+    kx, kw = jr.split(jr.key(1))
+    x = jr.normal(kx, (k, batch, hidden), jnp.float32)
+    w = jr.normal(kw, (k, hidden, hidden), jnp.float32) / hidden**0.5
+
+    def one(x, w):
+        return jax.lax.fori_loop(0, n_time, lambda _, h: jnp.tanh(h @ w), x)
+
+    fn = jax.jit(jax.vmap(one))
+    times = _best_of(fn, (x, w), repeats)
+    return [2.0 * k * batch * hidden**2 * n_time / t for t in times]
