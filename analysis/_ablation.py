@@ -184,6 +184,7 @@ def _check_silent(silenced):
         )
 
 
+@eqx.filter_jit
 def _extreme_units(tau, k: int, valid, slowest: bool):
     tau = jnp.asarray(tau)
     ok = jnp.isfinite(tau) if valid is None else (jnp.asarray(valid) & jnp.isfinite(tau))

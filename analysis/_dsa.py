@@ -6,6 +6,7 @@ by (ridge) least squares: the DMD step of DSA (Ostrow et al. 2023). Comparing tw
 operators up to an orthogonal change of coordinates lives in `_dsa_compare.py`.
 """
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -43,6 +44,7 @@ def delay_embed(
     )
 
 
+@eqx.filter_jit
 def fit_dmd(
     X: Float[Array, "trial time hidden"] | Float[Array, "time hidden"],
     *,

@@ -136,6 +136,7 @@ def _descend(C0, A_x, A_y, n_iters: int, n_refine: int):
     return C, value
 
 
+@eqx.filter_jit
 def dsa_distance(
     A_x: Float[Array, "rank rank"],
     A_y: Float[Array, "rank rank"],
@@ -189,6 +190,7 @@ def _assignment(cost: np.ndarray) -> np.ndarray:
     return scipy.optimize.linear_sum_assignment(cost)[1].astype(np.int32)
 
 
+@eqx.filter_jit
 def spectral_distance(
     A_x: Float[Array, "rank rank"], A_y: Float[Array, "rank rank"]
 ) -> Float[Array, ""]:
@@ -218,6 +220,7 @@ class DSAScores(eqx.Module):
     spectral: Float[Array, "*pair"]
 
 
+@eqx.filter_jit
 def dsa_scores(
     A_x: Float[Array, "rank rank"], A_y: Float[Array, "rank rank"], *, key: PRNGKeyArray, **options
 ) -> DSAScores:
@@ -226,6 +229,7 @@ def dsa_scores(
     return DSAScores(distance=d.distance, angle=d.angle, spectral=spectral_distance(A_x, A_y))
 
 
+@eqx.filter_jit
 def pairwise_dsa(
     operators: Float[Array, "member rank rank"],
     pairs: Int[Array, "pair 2"],
@@ -248,6 +252,7 @@ def pairwise_dsa(
     )
 
 
+@eqx.filter_jit
 def dsa_null_distribution(
     X: Float[Array, "trial time hidden"],
     *,

@@ -114,7 +114,14 @@ def pairwise(
             f"pairwise: `pairs` must be a non-empty int[pair, 2] array, got shape {pairs.shape}."
         )
     arrays, static = eqx.partition(stacked, eqx.is_array)
-    keys = None if key is None else jr.split(key, pairs.shape[0])
+    n_pairs = pairs.shape[0]
+    keys = None if key is None else jr.split(key, n_pairs)
+    if batch_size is not None and n_pairs % batch_size:
+        # Padding to whole batches (repeating the first pair) avoids compiling the body a
+        # second time for the remainder.
+        pad = batch_size - n_pairs % batch_size
+        pairs = jnp.concatenate([pairs, jnp.repeat(pairs[:1], pad, axis=0)])
+        keys = None if keys is None else jnp.concatenate([keys, jnp.repeat(keys[:1], pad, axis=0)])
 
     def one(xs):
         p, k = xs
@@ -122,7 +129,8 @@ def pairwise(
         a, b = take(p[0]), take(p[1])
         return fn(a, b) if k is None else fn(a, b, key=k)
 
-    return jax.lax.map(one, (pairs, keys), batch_size=batch_size)
+    out = jax.lax.map(one, (pairs, keys), batch_size=batch_size)
+    return jax.tree_util.tree_map(lambda x: x[:n_pairs], out)
 
 
 def pairs_to_matrix(

@@ -62,6 +62,7 @@ class TauStatistics(eqx.Module):
     edges: Float[Array, " edge"]
 
 
+@eqx.filter_jit
 def tau_statistics(
     tau: Float[Array, " hidden"],
     *,
@@ -133,6 +134,7 @@ class TimescaleSummary(eqx.Module):
     n_excluded: Int[Array, ""]
 
 
+@eqx.filter_jit
 def summarise_timescales(
     tau_net: Float[Array, " hidden"], *, threshold: float = 1.0
 ) -> TimescaleSummary:

@@ -85,6 +85,7 @@ def run_demo(out: str | pathlib.Path = "neurodyn-demo", *, tiny: bool = False, c
     best = max(rows, key=lambda r: r["accuracy"])
     figures = save_figures(out, sweep, best["member"])
     figures += analyse_fixed_points(sweep, out, best["member"], tiny=tiny, console=console)
+    analyse_timescales(sweep, tiny=tiny, console=console)
     console.print("Figures written: " + ", ".join(str(f) for f in figures))
     console.print(f"Store: {store_path} (open it with neurodyn.open_sweep or `neurodyn info {store_path}`)")
     return rows
@@ -141,6 +142,30 @@ def analyse_fixed_points(sweep, out: pathlib.Path, member: int, *, tiny: bool, c
     fig.savefig(paths[-1], dpi=120)
     plt.close(fig)
     return paths
+
+
+def analyse_timescales(sweep, *, tiny: bool, console):
+    """A short driving run per network: learned τ and autocorrelation timescales τ_net."""
+    from rich.table import Table
+
+    from neurodyn import analysis
+
+    start = time.perf_counter()
+    results = analysis.timescales(sweep, n_steps=400 if tiny else 5000, burn_in=50 if tiny else 200,
+                                  max_lag=40, fit_lag=30, progress=True)
+    elapsed = time.perf_counter() - start
+    table = Table(title=f"Timescales in steps (binary input, {elapsed:.1f} s); units with τ_net ≤ 1 excluded from the averages")
+    for col in ("member", "learned τ (τ/dt)", "τ_net mean", "τ_net median", "units kept", "population τ"):
+        table.add_column(col, justify="right")
+    for ds in results.values():
+        for i, m in enumerate(np.asarray(ds["member"].values)):
+            table.add_row(
+                str(m), f"{np.nanmean(np.asarray(ds['learned_tau'].values[i])):.3g}",
+                f"{float(ds['tau_net_mean'].values[i]):.3g}", f"{float(ds['tau_net_median'].values[i]):.3g}",
+                f"{int(ds['n_valid_units'].values[i])} / {ds.sizes['hidden']}",
+                f"{float(ds['population_tau_net'].values[i]):.3g}",
+            )
+    console.print(table)
 
 
 def save_figures(out: pathlib.Path, sweep, member: int) -> list[pathlib.Path]:

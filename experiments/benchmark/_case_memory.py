@@ -190,14 +190,18 @@ def run(results, settings: dict, repeats: int, spawn) -> None:
                 f"memory/{variant}/T{n_time}/growth", "MB", [p - base for p in out["peak_mb"]], higher_is_better=False, **params
             )
             results.add(f"memory/{variant}/T{n_time}/step_time", "s", out["step_s"], higher_is_better=False, **params)
-    first, last = lengths[0], lengths[-1]
+    prev, last = lengths[-2], lengths[-1]
     for variant in ("library", "checkpointed"):
-        results.ratio(
-            f"memory growth T={last} / T={first} ({variant})",
-            f"memory/{variant}/T{last}/growth",
-            f"memory/{variant}/T{first}/growth",
-            f"peak RSS above the pre-training RSS; T grew {last // first}x",
-        )
+        # Exponent of peak growth in T between the two longest trials (1 = linear).
+        g_prev = results.figures[f"memory/{variant}/T{prev}/growth"].median
+        g_last = results.figures[f"memory/{variant}/T{last}/growth"].median
+        value = math.log(g_last / g_prev) / math.log(last / prev) if g_prev > 0 and g_last > 0 else float("nan")
+        results.ratios[f"memory growth exponent in T, {prev} -> {last} ({variant})"] = {
+            "value": value,
+            "numerator": f"memory/{variant}/T{last}/growth",
+            "denominator": f"memory/{variant}/T{prev}/growth",
+            "what": "log(growth ratio) / log(T ratio): 1 is linear in T, 0.5 is sqrt(T)",
+        }
     results.ratio(
         f"peak memory growth library / checkpointed at T={last}",
         f"memory/library/T{last}/growth",

@@ -147,6 +147,10 @@ class GroupRun:
         self.calls = calls
         self.loss = None
 
+    def warmup(self):
+        p = self.program
+        jax.block_until_ready(p.compiled(p.trainer, self.state))
+
     def __call__(self):
         p = self.program
         for _ in range(self.calls):
@@ -166,6 +170,10 @@ class SequentialRun:
         self.states = list(programs.states(hidden, n_networks))
         self.calls = calls
         self.losses = [np.nan] * n_networks
+
+    def warmup(self):
+        p = self.program
+        jax.block_until_ready(p.compiled(p.trainer, self.states[0]))
 
     def __call__(self):
         p = self.program

@@ -83,6 +83,13 @@ class OneAfterAnother:
         self.batch, self.n_time, self.steps, self.device = batch, n_time, steps, device
         self.losses = [float("nan")] * n_networks
 
+    def warmup(self):
+        """A forward and backward pass of the first network (no optimiser step)."""
+        net = self.nets[0]
+        u, y, m = flipflop((self.batch,), self.n_time, device=self.device)
+        masked_mse(net(u), y, m).backward()
+        net.zero_grad(set_to_none=True)
+
     def __call__(self):
         for i, (net, opt) in enumerate(zip(self.nets, self.opts)):
             for _ in range(self.steps):
@@ -128,6 +135,11 @@ class Stacked:
             h = h + ALPHA * (-h + torch.bmm(torch.tanh(h), self.W) + torch.bmm(u[:, :, t], self.W_in) + self.b)
             outputs.append(torch.bmm(torch.tanh(h), self.W_out) + self.b_out)
         return torch.stack(outputs, dim=2)
+
+    def warmup(self):
+        u, y, m = flipflop((self.k, self.batch), self.n_time, device=self.device)
+        masked_mse(self.forward(u), y, m, dims=(1, 2, 3)).sum().backward()
+        self.opt.zero_grad(set_to_none=True)
 
     def __call__(self):
         for _ in range(self.steps):

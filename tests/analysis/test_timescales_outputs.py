@@ -1,5 +1,7 @@
 """Learned τ, network timescales from Jacobian spectra, the dataset and the figures."""
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -137,13 +139,17 @@ def test_tau_statistics_match_numpy_and_vmap():
     np.testing.assert_allclose(batched.median, [3.0, 6.0])
 
 
+@functools.cache
 def _result(n_member=2, n_hidden=3, n_lag=41):
+    """Member-stacked results of exact exponentials (fitted in one call)."""
     k = jnp.arange(n_lag, dtype=float)
     taus = jnp.linspace(0.5, 6.0, n_member * n_hidden).reshape(n_member, n_hidden)
     rho = jnp.exp(-k[None, :, None] / taus[:, None, :])
     pop = jnp.exp(-k / 4.0)[None].repeat(n_member, 0)
-    fit = jax.vmap(fit_autocorrelation)(rho)
-    pop_fit = jax.vmap(fit_autocorrelation)(pop)
+    both = jnp.concatenate([rho, pop[..., None]], axis=2)  # [member, lag, hidden + 1]
+    fits = fit_autocorrelation(both.transpose(1, 0, 2))  # units: [member, hidden + 1]
+    fit = jax.tree.map(lambda x: x[:, :-1], fits)
+    pop_fit = jax.tree.map(lambda x: x[:, -1], fits)
     return TimescaleResult(rho, pop, fit, pop_fit, taus.at[0, 0].set(jnp.nan))
 
 
@@ -196,7 +202,7 @@ def test_figures():
 def _leaky_sweep(n_member, hidden, n_steps, max_lag):
     """Members of a LeakyRateRNN sweep driven by random binary input, as the store driver does."""
     keys = jr.split(jr.key(30), n_member)
-    models = eqx.filter_vmap(lambda k: LeakyRateRNN(1, hidden, 2, gain=1.5, init="gain", key=k))(keys)
+    models = eqx.filter_vmap(lambda k: LeakyRateRNN(1, hidden, 2, gain=0.9, init="gain", key=k))(keys)
     run = lambda m, k: autocorrelation_timescales(
         m, BinaryInput(), n_steps=n_steps, burn_in=200, key=k, max_lag=max_lag, chunk_size=2000
     )

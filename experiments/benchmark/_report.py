@@ -1,0 +1,174 @@
+"""results.md: the tables a reader wants, rendered from results.json's content."""
+
+import re
+
+from _case_train import METHODS
+
+
+def fmt(x: float) -> str:
+    if x != x:  # NaN
+        return "nan"
+    if x == 0:
+        return "0"
+    a = abs(x)
+    if a >= 1e9:
+        return f"{x / 1e9:.3g} G"
+    if a >= 1e4 or a < 1e-3:
+        return f"{x:.2e}"
+    return f"{x:.3g}"
+
+
+def cell(fig: dict | None) -> str:
+    if fig is None:
+        return "–"
+    if len(fig["repeats"]) == 1:
+        return fmt(fig["median"])
+    return f"{fmt(fig['median'])} ({fmt(fig['min'])}–{fmt(fig['max'])})"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out + [""]
+
+
+def _grid(figs: dict, prefix: str) -> list[tuple[int, int]]:
+    pairs = set()
+    for name in figs:
+        m = re.match(rf"{prefix}/H(\d+)/K(\d+)/", name)
+        if m:
+            pairs.add((int(m.group(1)), int(m.group(2))))
+    return sorted(pairs)
+
+
+def render(doc: dict, command: str) -> str:
+    figs, ratios = doc["figures"], doc["ratios"]
+    m, v = doc["machine"], doc["versions"]
+    lines = ["# neurodyn benchmark results", ""]
+    lines += [f"Command: `{command}`  ", f"Date: {doc['date']}  ", f"Settings: {doc['settings_line']}", ""]
+    lines += [
+        f"Machine: {m['cpu_model']}, {m['cores']} cores; JAX backend `{m['backend']}` "
+        f"({m['device_kind']}, {m['device_count']} device(s)); load average at start "
+        f"{m['load_average_start']}, at end {m.get('load_average_end')}; threads: JAX all "
+        f"{m['cores']} cores, torch {m.get('torch_threads')}; OMP_WAIT_POLICY={m['omp_wait_policy']}.  ",
+        "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items() if val) + ".",
+        "",
+        "Each figure: median of the repeats after warm-up, (min–max) over repeats. Every ratio "
+        "divides two medians of this run.",
+        "",
+    ]
+    if ratios:
+        lines += ["## Key ratios", ""]
+        lines += _table(["ratio", "value"], [[k, fmt(r["value"])] for k, r in ratios.items()])
+
+    grid = _grid(figs, "throughput")
+    if grid:
+        methods = [k for k in METHODS if any(f"throughput/H{h}/K{kk}/{k}" in figs for h, kk in grid)]
+        lines += ["## (a) Training throughput, network-steps/s (higher is better)", ""]
+        lines += [
+            "CTRNN on the 3-bit flip-flop, batch 64, T = 100, Adam. " + "; ".join(f"`{k}`: {METHODS[k]}" for k in methods) + ".",
+            "",
+        ]
+        rows = []
+        for h, k in grid:
+            row = [str(h), str(k)] + [cell(figs.get(f"throughput/H{h}/K{k}/{meth}")) for meth in methods]
+            group = figs.get(f"throughput/H{h}/K{k}/neurodyn_group")
+            for meth in methods[1:]:
+                other = figs.get(f"throughput/H{h}/K{k}/{meth}")
+                row.append(f"{group['median'] / other['median']:.2f}×" if group and other else "–")
+            rows.append(row)
+        header = ["H", "K"] + [f"`{x}`" for x in methods] + [f"group / `{x}`" for x in methods[1:]]
+        lines += _table(header, rows)
+
+    if "roofline/matmul_peak" in figs:
+        peak = figs["roofline/matmul_peak"]
+        lines += ["## (b) Roofline", ""]
+        lines += [
+            f"Dense matmul (`jnp.dot`, {peak['params']['n']}² float32): {cell(peak)} FLOP/s. "
+            "A training step's FLOPs are its matmuls, counted by hand (forward + backward); "
+            "the fraction below is FLOPs × network-steps/s ÷ that rate.",
+            "",
+        ]
+        rows = []
+        for h, k in _grid(figs, "roofline"):
+            rows.append([str(h), str(k)] + [cell(figs.get(f"roofline/H{h}/K{k}/{meth}")) for meth in METHODS])
+        if rows:
+            lines += _table(["H", "K"] + [f"`{x}`" for x in METHODS], rows)
+        chains = sorted(
+            (int(a), int(b), n) for n in figs for a, b in re.findall(r"roofline/chain/H(\d+)/K(\d+)$", n)
+        )
+        if chains:
+            lines += [
+                "The recurrence's matmul chain alone (T steps of h ← tanh(h W), batch 64), "
+                "as a fraction of the dense rate: the ceiling for a step at that size.",
+                "",
+            ]
+            lines += _table(
+                ["H", "K", "FLOP/s", "fraction of dense"],
+                [[str(h), str(k), cell(figs[n]), f"{figs[n]['median'] / peak['median']:.2f}"] for h, k, n in chains],
+            )
+
+    comp = sorted(int(k) for k in re.findall(r"compile/H\d+/K(\d+)/total", " ".join(figs)))
+    if comp:
+        lines += ["## (c) Compile time of one group's training call, s (lower is better)", ""]
+        h = next(n for n in figs if n.startswith("compile/")).split("/")[1]
+        lines += _table(
+            ["K", "trace", "compile", "total"],
+            [[str(k)] + [cell(figs[f"compile/{h}/K{k}/{p}"]) for p in ("trace", "compile", "total")] for k in comp],
+        )
+
+    fps = [n for n in figs if n.startswith("fixed_points/")]
+    if fps:
+        info = doc["info"].get("fixed_points", {})
+        lines += ["## (d) Fixed points", ""]
+        lines += [
+            f"{info.get('candidates')} candidates on a trained {info.get('hidden')}-unit CTRNN "
+            f"({info.get('train_steps')} Adam steps, loss {fmt(info.get('final_train_loss', float('nan')))}), "
+            f"{info.get('dtype')}, tolerance q < {info.get('tol_q')}.",
+            "",
+        ]
+        rows = []
+        for n in fps:
+            p = figs[n]["params"]
+            rows.append([
+                f"`{n.split('/')[1]}`", cell(figs[n]), str(p["adam_budget"]), "yes" if p["newton"] else "no",
+                f"{p['converged_fraction']:.3f}", fmt(p["median_q"]), str(p["unique_points"]),
+            ])
+        lines += _table(["finder", "time, s", "Adam budget", "Newton", "converged", "median q", "unique points"], rows)
+
+    if "store/write_trajectories" in figs:
+        lines += ["## (e) Store", ""]
+        w = figs["store/write_trajectories"]
+        lines += [f"Trajectories {w['params']['shape']} float32 ({w['params']['mb']} MB, {w['params']['on_disk_mb']} MB on disk).", ""]
+        rows = [[name.split("/")[1], cell(figs[name]), figs[name]["unit"]] for name in figs if name.startswith("store/")]
+        lines += _table(["figure", "value", "unit"], rows)
+        p = figs["store/sweep_wall"]["params"]
+        lines += [
+            f"Sweep: {p['members']} members, H = {p['hidden']}, {p['n_steps']} steps, timed whole "
+            "(compilation included); store calls: " + ", ".join(f"{k} ×{c}" for k, c in p["store_calls"].items()) + ".",
+            "",
+        ]
+
+    mem = sorted({int(t) for t in re.findall(r"memory/\w+/T(\d+)/", " ".join(figs))})
+    if mem:
+        lines += ["## (f) Peak memory of one group's training against T", ""]
+        any_fig = next(figs[n] for n in figs if n.startswith("memory/"))["params"]
+        lines += [
+            f"K = {any_fig['K']}, H = {any_fig['hidden']}, batch {any_fig['batch']}; growth = peak RSS − RSS "
+            "before the first call (MB); `checkpointed` = jax.checkpoint around chunks of ≈√T steps (harness-side).",
+            "",
+        ]
+        rows = []
+        for t in mem:
+            row = [str(t)]
+            for var in ("library", "checkpointed"):
+                row += [cell(figs.get(f"memory/{var}/T{t}/growth")), cell(figs.get(f"memory/{var}/T{t}/step_time"))]
+            rows.append(row)
+        lines += _table(["T", "library growth, MB", "library step, s", "checkpointed growth, MB", "checkpointed step, s"], rows)
+
+    if doc["skipped"]:
+        lines += ["## Skipped", ""] + [f"- {k}: {why}" for k, why in doc["skipped"].items()] + [""]
+    if doc["notes"]:
+        lines += ["## Notes", ""] + [f"- {n}" for n in doc["notes"]] + [""]
+    lines += ["Seconds per case: " + ", ".join(f"{k} {s:.0f}" for k, s in doc["case_seconds"].items()), ""]
+    return "\n".join(lines)

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+import neurodyn
+import neurodyn.analysis as na
+
+SPEC = {
+    "task": {"name": "flipflop", "n_bits": 1, "n_time": 10, "p": 0.1},
+    "model": {"name": "leaky_rate", "hidden_size": 5, "tau": [1.0, 3.0]},
+    "train": {"learning_rate": 1e-2, "n_steps": 4, "eval_every": 4, "batch_size": 4, "eval_batch_size": 4},
+    "sweep": {"seeds": 1, "trajectories": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ts") / "s.zarr"
+    neurodyn.run_sweep(SPEC, out, progress=False)
+    return out
+
+
+def test_timescales_of_a_store_match_the_per_model_analysis(store):
+    import jax.random as jr
+
+    results = na.timescales(store, n_steps=600, burn_in=50, max_lag=20, fit_lag=10, members_per_chunk=2, progress=False)
+    ds = results["g0"]
+    assert ds["tau_net"].dims == ("member", "hidden") and ds.sizes["member"] == 2
+    sweep = neurodyn.open_sweep(store)
+    # learned tau is read from the stored models: clamped at >= 1 for the leaky network
+    np.testing.assert_allclose(ds["learned_tau"].values[1], np.maximum(np.asarray(sweep.model(1).tau), 1.0), rtol=1e-6)
+    stored = sweep.analysis("timescales").load()
+    np.testing.assert_array_equal(stored["tau_net"].values, ds["tau_net"].values)
+    # one member alone, outside the driver, with the key the driver gave it
+    key = jr.split(jr.split(jr.key(0))[1], 2)[1]
+    one = na.autocorrelation_timescales(sweep.model(1), na.BinaryInput(), n_steps=600, burn_in=50, key=key, max_lag=20, fit_lag=10)
+    np.testing.assert_allclose(np.asarray(one.autocorrelation), ds["autocorrelation"].values[1], rtol=1e-4, atol=1e-5)
+
+
+def test_bad_settings_are_refused(store):
+    with pytest.raises(ValueError, match="input='pink' is not one of"):
+        na.timescales(store, input="pink", progress=False)
+    with pytest.raises(ValueError, match="fit_lag=30 must be below max_lag=20"):
+        na.timescales(store, max_lag=20, progress=False)
