@@ -146,6 +146,7 @@ from ._representations import linear_cka as linear_cka
 from ._representations import procrustes_angle as procrustes_angle
 from ._sweep_fixed_points import fixed_points as fixed_points
 from ._sweep_fixed_points import load_fixed_points as load_fixed_points
+from ._sweep_timescales import timescales as timescales
 from ._timescale_dataset import timescales_to_dataset as timescales_to_dataset
 from ._timescale_plots import (
     plot_autocorrelation as plot_autocorrelation,
@@ -189,4 +190,3 @@ from ._weights_distance import (
 from ._weights_distance import (
     permutation_distance as permutation_distance,
 )
-from ._sweep_timescales import timescales as timescales

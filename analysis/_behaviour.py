@@ -7,6 +7,7 @@ networks' outputs on the same trials.
 
 from collections.abc import Sequence
 
+import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
@@ -57,6 +58,7 @@ def sigma_ood(
     return labels, sigma
 
 
+@eqx.filter_jit
 def output_distance(
     Y1: Float[Array, "*trial time output"],
     Y2: Float[Array, "*trial time output"],

@@ -240,7 +240,8 @@ def drive(
       `AbstractInputProcess`.
     - `n_steps`, `burn_in`, `chunk_size`, `n_trials`: Python ints (static).
     - `record`: `"rates"` (default, `model.rates(state)`: the units' activity), `"hidden"`,
-      `"state"`, or a function `(model, state) -> vector`.
+      `"state"`, or a function `(model, state) -> vector` (a static argument: reuse
+      the same function object, or each call compiles anew).
     - `accumulator`: if given, each chunk is folded into it and only its state is kept.
     - `noise`: draw the model's process noise (off by default: the noise-free dynamics
       under random input).

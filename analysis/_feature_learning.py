@@ -13,6 +13,7 @@ from jaxtyping import Array, Float, PyTree
 from neurodyn import _checks
 
 
+@eqx.filter_jit
 def weight_change(after: PyTree[Array], before: PyTree[Array]) -> Float[Array, ""]:
     """‖W_T − W_0‖_F: the Frobenius norm of the change of the weights during training.
 
@@ -30,6 +31,7 @@ def weight_change(after: PyTree[Array], before: PyTree[Array]) -> Float[Array, "
     return jnp.sqrt(sum(jnp.sum((x - y) ** 2) for x, y in zip(a, b)))
 
 
+@eqx.filter_jit
 def tangent_kernel(
     model: eqx.Module,
     inputs: Float[Array, "trial time input"],
@@ -70,6 +72,7 @@ def tangent_kernel(
     return sum(j @ j.T for j in blocks)
 
 
+@eqx.filter_jit
 def kernel_alignment(
     K1: Float[Array, "probe probe"], K2: Float[Array, "probe probe"], *, centred: bool = False
 ) -> Float[Array, ""]:
@@ -94,6 +97,7 @@ def kernel_alignment(
     return jnp.sum(K1 * K2) / jnp.maximum(jnp.linalg.norm(K1) * jnp.linalg.norm(K2), tiny)
 
 
+@eqx.filter_jit
 def tangent_kernel_alignment(
     before: eqx.Module,
     after: eqx.Module,

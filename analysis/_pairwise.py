@@ -30,10 +30,12 @@ def all_pairs(n_members: int) -> Int[np.ndarray, "pair 2"]:
 
 def condition_codes(conditions: Sequence) -> tuple[np.ndarray, np.ndarray]:
     """Unique condition labels (first-seen order) and each member's index into them."""
-    labels = [c if np.ndim(c) == 0 else tuple(np.ravel(c).tolist()) for c in conditions]
+    labels = [tuple(np.ravel(c).tolist()) if isinstance(c, (list, np.ndarray)) else c for c in conditions]
     unique: dict = {}
     codes = np.array([unique.setdefault(c, len(unique)) for c in labels], dtype=np.int64)
-    return np.array(list(unique), dtype=object), codes
+    out = np.empty(len(unique), dtype=object)  # element-wise, so tuples stay tuples
+    out[:] = list(unique)
+    return out, codes
 
 
 def select_pairs(
@@ -86,6 +88,7 @@ def select_pairs(
     return pairs[np.sort(np.concatenate(keep))] if keep else pairs
 
 
+@eqx.filter_jit
 def pairwise(
     fn: Callable,
     stacked,

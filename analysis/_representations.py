@@ -4,6 +4,7 @@ Both compare two networks' hidden states on the same trials, `[*sample, hidden]`
 every leading axis (trial, time) flattened into samples; widths may differ.
 """
 
+import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
@@ -19,6 +20,7 @@ def _prepare(X: Array, Y: Array, owner: str) -> tuple[Array, Array]:
     return X - X.mean(0), Y - Y.mean(0)
 
 
+@eqx.filter_jit
 def linear_cka(X: Float[Array, "*sample hidden"], Y: Float[Array, "*sample hidden_"]) -> Float[Array, ""]:
     """Linear centred kernel alignment between two representations.
 
@@ -37,6 +39,7 @@ def linear_cka(X: Float[Array, "*sample hidden"], Y: Float[Array, "*sample hidde
     return cross / jnp.maximum(jnp.linalg.norm(X.T @ X) * jnp.linalg.norm(Y.T @ Y), tiny)
 
 
+@eqx.filter_jit
 def procrustes_angle(
     X: Float[Array, "*sample hidden"], Y: Float[Array, "*sample hidden_"]
 ) -> Float[Array, ""]:

@@ -12,8 +12,8 @@ import xarray as xr
 from neurodyn import _checks
 from neurodyn.models import AbstractContinuousRNN
 
-from ._driver import Chunk, run_over_members
 from ._drive import BinaryInput, GaussianInput, ZeroInput
+from ._driver import Chunk, run_over_members
 from ._timescale_dataset import timescales_to_dataset
 from ._timescales import autocorrelation_timescales, network_timescales
 

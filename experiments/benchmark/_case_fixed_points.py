@@ -17,7 +17,6 @@ Variants, timed round-robin after a warm-up:
   (`torch.autograd.functional.jacobian`) and eigenvalues per point.
 """
 
-import json
 import os
 import time
 
@@ -34,7 +33,6 @@ def prepare(programs, settings: dict, path) -> dict:
     """Train the network and save its weights and trajectories to `path` (npz)."""
     import jax
     import jax.random as jr
-
     from _neurodyn_train import make_config, make_model
 
     hidden = settings["hidden"]
@@ -107,12 +105,12 @@ def _neurodyn_stats(fps) -> dict:
 
 def worker(path: str, settings: dict, repeats: int) -> dict:
     """Run in a process started with JAX_ENABLE_X64=1."""
+    import equinox as eqx
     import jax
     import jax.numpy as jnp
     import jax.random as jr
-    import equinox as eqx
-
     from _neurodyn_train import DT, make_model
+
     from neurodyn.analysis import find_fixed_points, sample_initial_states
 
     if not jax.config.jax_enable_x64:

@@ -126,7 +126,15 @@ def _device_peak_mb() -> float | None:
 
 def worker(settings: dict, repeats: int) -> dict:
     """One (variant, T) point, in a fresh process."""
-    from _neurodyn_train import compile_program, make_config, make_model, make_task, member_states, stack
+    from _neurodyn_train import (
+        compile_program,
+        make_config,
+        make_model,
+        make_task,
+        member_states,
+        stack,
+    )
+
     from neurodyn.train import Trainer
 
     n_time, variant = settings["n_time"], settings["variant"]

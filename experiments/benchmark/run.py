@@ -40,6 +40,9 @@ def parse_args(argv=None):
     p.add_argument("--out", default=HERE, help="folder for results.json and results.md")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per figure (default 3; 1 with --smoke)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch references")
+    p.add_argument("--compile-cache", metavar="DIR", default=None,
+                   help="use JAX's persistent compilation cache in DIR (compile times then measure "
+                   "cache hits); default: none, or the repository's .jax_cache with --smoke")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--payload", help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)
@@ -49,6 +52,8 @@ def parse_args(argv=None):
     if unknown:
         p.error(f"unknown case(s) {unknown}; choose from {list(CASES)}")
     args.only = only or list(CASES)
+    if args.compile_cache is None and args.smoke:
+        args.compile_cache = os.path.join(os.path.dirname(os.path.dirname(HERE)), ".jax_cache")
     if args.repeats is None:
         args.repeats = 1 if args.smoke else 3
     if args.repeats < 1:
@@ -74,12 +79,13 @@ def run_worker(args) -> int:
 class Spawner:
     """Runs a case's worker in a fresh process and returns its JSON result."""
 
-    def __init__(self, workdir: str):
+    def __init__(self, workdir: str, cache: str | None = None):
         self.workdir = workdir
         self.count = 0
-        # Shared by the workers only, so each does not recompile the same small
-        # operations; the parent's compile-time case never reads it.
-        self.cache = os.path.join(workdir, "jax_cache")
+        # Shared by the workers (unless --compile-cache names one for everything), so each
+        # does not recompile the same small operations; the parent's compile-time case
+        # never reads it.
+        self.cache = cache or os.path.join(workdir, "jax_cache")
 
     def __call__(self, name: str, payload: dict, *, x64: bool = False) -> dict:
         self.count += 1
@@ -122,6 +128,10 @@ def main(argv=None) -> int:
 
     import jax
 
+    if args.compile_cache:
+        jax.config.update("jax_compilation_cache_dir", args.compile_cache)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
     from _case_train import run_compile, run_roofline, run_throughput
     from _machine import load_average, machine_info, n_cores, sizes, versions
     from _neurodyn_train import Programs
@@ -147,7 +157,12 @@ def main(argv=None) -> int:
         )
     programs = Programs(sz["batch"], sz["n_time"], sz["steps_per_call"])
     workdir = tempfile.mkdtemp(prefix="neurodyn-bench-")
-    spawn = Spawner(workdir)
+    spawn = Spawner(workdir, args.compile_cache)
+    if args.compile_cache:
+        results.notes.append(
+            f"JAX's persistent compilation cache was on ({args.compile_cache}): compile times "
+            "are cache hits, not compilations."
+        )
     failed = []
     try:
         for case in CASES:
@@ -198,6 +213,7 @@ def main(argv=None) -> int:
         "settings": {
             "smoke": args.smoke,
             "repeats": args.repeats,
+            "compile_cache": args.compile_cache,
             "cases": args.only,
             "sizes": {k: (list(map(list, v)) if k == "grid" else v) for k, v in sz.items()},
             "jax_devices": [str(d) for d in jax.devices()],

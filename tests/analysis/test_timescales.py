@@ -337,3 +337,14 @@ def test_vmapped_equals_per_member():
         np.testing.assert_allclose(batched.fit.aic_double[i], one.fit.aic_double, atol=1e-3)
         # A double fit to 3000 noisy steps lies in a flat valley: rounding moves τ a little.
         np.testing.assert_allclose(batched.fit.tau_net[i], one.fit.tau_net, rtol=2e-3)
+
+
+def test_autocorrelation_timescales_validates_arguments():
+    model = DiagonalAR(jnp.full(2, 0.5))
+    kwargs = dict(burn_in=0, key=jr.key(0))
+    with pytest.raises(ValueError, match="fit_lag=30 must be <= max_lag=20"):
+        autocorrelation_timescales(model, ZeroInput(), n_steps=1000, max_lag=20, **kwargs)
+    with pytest.raises(ValueError, match="n_steps=50 must exceed max_lag=100"):
+        autocorrelation_timescales(model, ZeroInput(), n_steps=50, **kwargs)
+    with pytest.raises(ValueError, match=r"activity must be \[time, hidden\]"):
+        autocorrelation(jnp.zeros(100), 10)

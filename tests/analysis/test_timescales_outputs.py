@@ -180,7 +180,7 @@ def test_dataset_refuses_unstacked_results():
         timescales_to_dataset(one)
 
 
-def test_figures():
+def test_figures(tmp_path):
     result = _result()
     fig = plot_tau_distributions({"N=2": result.fit.tau_net[0], "N=4": result.fit.tau_net[1]})
     assert isinstance(fig, Figure) and len(fig.axes[0].patches) == 2
@@ -195,6 +195,8 @@ def test_figures():
     lam = jnp.array([[0.9, 0.5 + 0.3j, 0.5 - 0.3j], [jnp.nan] * 3])
     fig = plot_network_timescales(lam, continuous=False)
     assert len(fig.axes) == 2 and len(fig.axes[1].lines) == 1
+    fig.savefig(tmp_path / "spectra.png")  # no pyplot, no backend set: still saves
+    assert (tmp_path / "spectra.png").stat().st_size > 0
     with pytest.raises(ValueError, match="kind='box' is not one of"):
         plot_tau_distributions({}, kind="box")
 
@@ -228,3 +230,8 @@ def test_leaky_rnn_long_run():
     assert np.all(np.isfinite(result.autocorrelation))
     s = jax.vmap(summarise_timescales)(result.fit.tau_net)
     assert np.all(np.asarray(s.n_valid) + np.asarray(s.n_excluded) == 64)
+
+
+def test_dataset_checks_network_tau_shape():
+    with pytest.raises(ValueError, match=r"network_tau must be \[member, fp, eig\] with 2 members"):
+        timescales_to_dataset(_result(), network_tau=np.zeros((3, 4)))
