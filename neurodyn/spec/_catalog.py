@@ -57,7 +57,42 @@ MODEL_RANGES = {
     },
 }
 
+_NULL_POS_INT = {"kind": "int", "low": 1, "nullable": True}
+_SEQUENCE = {
+    "n": _POS_INT,
+    "n_cap": _NULL_POS_INT,
+    "heads": {"choices": ("single", "multi")},
+    "length_factor": _POS_INT,
+    "n_time": _NULL_POS_INT,
+}
+
 TASK_RANGES = {
+    "Parity": _SEQUENCE,
+    "DelayedMatchToSample": _SEQUENCE,
+    "DelayedDiscrimination": {
+        "n_channels": _POS_INT,
+        "f_low": _POS,
+        "f_high": _POS,
+        "delay_min": _POS_INT,
+        "delay_max": _POS_INT,
+        "delay_cap": _NULL_POS_INT,
+        "pulse_width": _POS_INT,
+        "t_pre": {"kind": "int", "low": 0},
+        "response_time": _POS_INT,
+    },
+    "SineGeneration": {"n_channels": _POS_INT, "f_low": _POS, "f_high": _POS, "dt": _POS, "n_time": _POS_INT},
+    "PathIntegration": {"dims": {"kind": "int", "choices": (2, 3)}, "n_time": _POS_INT, "box": _POS, "speed_max": _POS, "turn_std": _NONNEG},
+    "HeadDirection": {"n_time": _POS_INT, "angular_std": _NONNEG},
+    "HMMEmulation": {
+        "hmm": {"choices": ("linear_chain", "fully_connected", "cyclic")},
+        "n_states": {"kind": "int", "low": 2, "high": 5, "nullable": True},
+        "n_time": _POS_INT,
+        "input_size": _POS_INT,
+        "noise_std": _POS,
+        "temperature": _POS,
+        "blur": _POS,
+        "n_iter": _POS_INT,
+    },
     "FlipFlop": {
         "n_bits": _POS_INT,
         "p": {"kind": "float", "low": 0.0, "high": 1.0, "low_open": True},
