@@ -144,6 +144,7 @@ from ._pairwise import (
 )
 from ._representations import linear_cka as linear_cka
 from ._representations import procrustes_angle as procrustes_angle
+from ._sweep_degeneracy import degeneracy as degeneracy
 from ._sweep_fixed_points import fixed_points as fixed_points
 from ._sweep_fixed_points import load_fixed_points as load_fixed_points
 from ._sweep_timescales import timescales as timescales

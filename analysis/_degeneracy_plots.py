@@ -54,6 +54,10 @@ def plot_distance_matrix(ds: xr.Dataset, name: str, *, order_by: str | None = No
     for edge in np.flatnonzero(np.diff(codes)) + 0.5:
         ax.axhline(edge, color="w", lw=0.8)
         ax.axvline(edge, color="w", lw=0.8)
+    if len(order) <= 30:
+        ids = [str(m) for m in ds["member"].values[order]]
+        ax.set_xticks(range(len(order)), ids, rotation=90, fontsize="small")
+        ax.set_yticks(range(len(order)), ids, fontsize="small")
     ax.set_xlabel("member")
     ax.set_ylabel("member")
     ax.set_title(name)
@@ -66,14 +70,18 @@ def plot_mds(ds: xr.Dataset, name: str, *, color_by: str | None = None, ax=None)
     With every pair computed, one embedding of all members. When pairs were computed only
     within conditions, each condition is embedded on its own and the clouds are laid
     side by side, in the distance's units, so their spreads compare but positions across
-    clouds mean nothing. Points are coloured by the member coordinate `color_by`
-    (default: the condition). Returns the Axes.
+    clouds mean nothing. A similarity (a matrix whose diagonal is 1, such as CKA) is
+    embedded as the distance 1 − similarity. Points are coloured by the member
+    coordinate `color_by` (default: the condition). Returns the Axes.
     """
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=(4.5, 4))
     D = ds[name].values
+    similarity = bool(np.all(np.diag(D) == 1.0))
+    if similarity:
+        D = 1.0 - D
     codes = ds["member_condition"].values
     blocks = [np.arange(len(D))] if np.all(np.isfinite(D)) else [
         np.flatnonzero(codes == c) for c in np.unique(codes)
@@ -96,7 +104,8 @@ def plot_mds(ds: xr.Dataset, name: str, *, color_by: str | None = None, ax=None)
             sel = values == value
             ax.scatter(xy[sel, 0], xy[sel, 1], s=18, label=str(value))
         ax.legend(title=label, fontsize="small")
-    ax.set_title(f"MDS of {name}" + ("" if len(blocks) == 1 else " (per condition)"))
+    shown = f"1 − {name}" if similarity else name
+    ax.set_title(f"MDS of {shown}" + ("" if len(blocks) == 1 else " (per condition)"))
     ax.set_aspect("equal", adjustable="datalim")
     return ax
 

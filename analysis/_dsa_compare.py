@@ -141,7 +141,7 @@ def dsa_distance(
     A_x: Float[Array, "rank rank"],
     A_y: Float[Array, "rank rank"],
     *,
-    n_restarts: int = 8,
+    n_restarts: int = 16,
     n_iters: int = 200,
     n_refine: int = 20,
     key: PRNGKeyArray,
@@ -153,9 +153,13 @@ def dsa_distance(
     The minimum is searched from `n_restarts` rotations (the identity and Haar-random
     ones) and from the same rotations times the reflection R = diag(−1, 1, …, 1), so
     both components of O(n) are covered; each start runs `n_iters` projected-gradient
-    search steps and `n_refine` Levenberg–Marquardt refinement steps (see `_descend`).
-    The best start wins. Larger ranks need more restarts and search steps. Being a search over a non-convex set, the result is an upper bound on
-    the true minimum that more restarts can only lower. Vmappable over pairs.
+    search steps and `n_refine` Levenberg–Marquardt refinement steps (see `_descend`),
+    and the best start wins. The problem is non-convex: the result is an upper bound on
+    the minimum that more restarts can only lower (with the defaults, A against Qᵀ A Q
+    for random A of rank 8, 16 and 32 and random orthogonal Q of either determinant came
+    out at ≤ 6e-6 in 24 of 24 trials; with 8 restarts one of 18 stayed at 0.5). Cost
+    grows linearly with restarts and about as rank³ (on a 2-core CPU, ~0.5 s per pair at
+    rank 8, ~6 s at rank 32). Jitted; vmappable over pairs.
 
     **Returns:** a `DSADistance` (distance, angle, transform).
 
@@ -269,6 +273,8 @@ def dsa_null_distribution(
     Each of `n_splits` random partitions of the trials gives two operators (fitted
     exactly as `fit_dmd` would fit the whole set) that are compared with `dsa_scores`.
     A distance between two networks is meaningful when it clearly exceeds this spread.
+    Each half holds half the trials, so its fit is noisier than one on all trials: the
+    null errs on the wide (conservative) side.
 
     **Returns:** a `DSAScores` with a leading `split` axis.
     """

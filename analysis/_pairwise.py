@@ -109,7 +109,8 @@ def pairwise(
       None vmaps all pairs at once.
 
     **Returns:** `fn`'s output with a leading `pair` axis. Each pair's result is the same
-    as calling `fn` on that pair alone.
+    as calling `fn` on that pair alone. Jitted; the last batch is padded to full size so
+    the body compiles once.
     """
     pairs = jnp.asarray(pairs, dtype=jnp.int32)
     if pairs.ndim != 2 or pairs.shape[0] == 0 or pairs.shape[1] != 2:
@@ -119,6 +120,8 @@ def pairwise(
     arrays, static = eqx.partition(stacked, eqx.is_array)
     n_pairs = pairs.shape[0]
     keys = None if key is None else jr.split(key, n_pairs)
+    if batch_size is not None:
+        batch_size = min(batch_size, n_pairs)
     if batch_size is not None and n_pairs % batch_size:
         # Padding to whole batches (repeating the first pair) avoids compiling the body a
         # second time for the remainder.
@@ -152,8 +155,3 @@ def pairs_to_matrix(
     np.fill_diagonal(out, diagonal)
     return out
 
-
-def matrix_to_pairs(matrix, pairs: Int[np.ndarray, "pair 2"]) -> np.ndarray:
-    """The per-pair values of a `[member, member_]` matrix (the inverse of `pairs_to_matrix`)."""
-    pairs = np.asarray(pairs)
-    return np.asarray(matrix)[pairs[:, 0], pairs[:, 1]]

@@ -86,6 +86,7 @@ def run_demo(out: str | pathlib.Path = "neurodyn-demo", *, tiny: bool = False, c
     figures = save_figures(out, sweep, best["member"])
     figures += analyse_fixed_points(sweep, out, best["member"], tiny=tiny, console=console)
     analyse_timescales(sweep, tiny=tiny, console=console)
+    analyse_degeneracy(sweep, tiny=tiny, console=console)
     console.print("Figures written: " + ", ".join(str(f) for f in figures))
     console.print(f"Store: {store_path} (open it with neurodyn.open_sweep or `neurodyn info {store_path}`)")
     return rows
@@ -166,6 +167,17 @@ def analyse_timescales(sweep, *, tiny: bool, console):
                 f"{float(ds['population_tau_net'].values[i]):.3g}",
             )
     console.print(table)
+
+
+def analyse_degeneracy(sweep, *, tiny: bool, console):
+    """How differently the demo's networks solve the flip-flop, per learning rate."""
+    from neurodyn import analysis
+    from neurodyn.cli import print_degeneracy
+
+    start = time.perf_counter()
+    ds = analysis.degeneracy(sweep, rank=6, dsa_restarts=2, perm_restarts=2, progress=True)
+    console.print(f"Degeneracy across the demo networks ({time.perf_counter() - start:.1f} s):")
+    print_degeneracy(ds, console)
 
 
 def save_figures(out: pathlib.Path, sweep, member: int) -> list[pathlib.Path]:

@@ -66,6 +66,9 @@ def analyze(
     store: str = typer.Argument(..., help="A store written by `neurodyn sweep`."),
     fixed_points: bool = typer.Option(False, "--fixed-points", help="Fixed points, stability and saddle connections."),
     timescales: bool = typer.Option(False, "--timescales", help="Autocorrelation, learned and network timescales."),
+    degeneracy: bool = typer.Option(False, "--degeneracy", help="Behaviour, dynamics (DSA), weights, representations."),
+    levels: list[str] = typer.Option([], "--level", help="Degeneracy: only these levels (repeatable)."),
+    color_by: str = typer.Option(None, "--color-by", help="Degeneracy figures: colour the MDS by this hyperparameter."),
     members_per_chunk: int = typer.Option(16, "--members-per-chunk", help="Members held in memory at once."),
     select: list[str] = typer.Option([], "--select", help="Only members with these values, e.g. --select seed=0."),
     figures: str = typer.Option(None, "--figures", help="A folder for per-member figures."),
@@ -77,8 +80,8 @@ def analyze(
     """Run analyses over every trained network of a store and write the results into it."""
     import neurodyn.analysis as na
 
-    if not (fixed_points or timescales):
-        console.print("[bold red]error:[/bold red] choose an analysis: --fixed-points, --timescales.")
+    if not (fixed_points or timescales or degeneracy):
+        console.print("[bold red]error:[/bold red] choose an analysis: --fixed-points, --timescales, --degeneracy.")
         raise typer.Exit(code=2)
     selection = _parse_selection(select)
     with _clear_errors():
@@ -94,6 +97,13 @@ def analyze(
                 n_steps=n_steps, input=drive_input,
             )
             _print_timescales(results)
+        if degeneracy:
+            kwargs = {"levels": tuple(levels)} if levels else {}
+            ds = na.degeneracy(
+                store, members_per_chunk=members_per_chunk, selection=selection, figures=figures,
+                color_by=color_by, **kwargs,
+            )
+            print_degeneracy(ds, console)
 
 
 def _parse_selection(items: list[str]) -> dict:
@@ -134,6 +144,23 @@ def _print_fixed_points(results):
                 str(int((fixed & (plus[i] >= 0) & (minus[i] >= 0)).sum())),
                 str(int((valid[i] & slow[i]).sum())),
             )
+    console.print(table)
+
+
+def print_degeneracy(ds, console):
+    """Per-condition means of every degeneracy measure, as a table."""
+    import numpy as np
+
+    names = [v[: -len("_mean")] for v in ds.data_vars if v.endswith("_mean")]
+    table = Table(title="degeneracy per condition (mean over pairs of networks; sigma_ood over networks)")
+    table.add_column("condition")
+    for n in names + (["sigma_ood"] if "sigma_ood" in ds else []):
+        table.add_column(n.replace("_", " "), justify="right")
+    for c, cond in enumerate(np.asarray(ds["condition"].values)):
+        row = [f"{float(ds[n + '_mean'].values[c]):.3g}" for n in names]
+        if "sigma_ood" in ds:
+            row.append(f"{float(ds['sigma_ood'].values[c]):.3g}")
+        table.add_row(str(cond), *row)
     console.print(table)
 
 

@@ -198,8 +198,9 @@ def run(results, settings: dict, repeats: int, spawn) -> None:
                 f"memory/{variant}/T{n_time}/growth", "MB", [p - base for p in out["peak_mb"]], higher_is_better=False, **params
             )
             results.add(f"memory/{variant}/T{n_time}/step_time", "s", out["step_s"], higher_is_better=False, **params)
-    prev, last = lengths[-2], lengths[-1]
-    for variant in ("library", "checkpointed"):
+    last = lengths[-1]
+    for variant in ("library", "checkpointed") if len(lengths) > 1 else ():
+        prev = lengths[-2]
         # Exponent of peak growth in T between the two longest trials (1 = linear).
         g_prev = results.figures[f"memory/{variant}/T{prev}/growth"].median
         g_last = results.figures[f"memory/{variant}/T{last}/growth"].median

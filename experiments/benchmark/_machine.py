@@ -83,7 +83,7 @@ def sizes(backend: str, smoke: bool) -> dict:
             "chain_K": 2,
             "fp": {"hidden": 16, "candidates": 32, "n_iters": 20, "short_iters": 5, "train_steps": 4},
             "store": {"members": 2, "trials": 2, "hidden": 16, "n_time": 10, "seeds": 1, "n_steps": 2},
-            "memory": {"hidden": 16, "K": 1, "batch": 8, "n_time": [20, 40]},
+            "memory": {"hidden": 16, "K": 1, "batch": 8, "n_time": [20]},
         }
     big = backend != "cpu"
     hidden_k = {128: [1, 8, 64], 256: [1, 8, 64], 512: [1, 8]}

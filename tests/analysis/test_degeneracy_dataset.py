@@ -94,6 +94,8 @@ def test_figures_draw_complete_and_within_condition_matrices():
     assert "per condition" in ax.get_title()
     ax = plot_mds(ds, "dsa_distance")
     assert "per condition" not in ax.get_title()
+    similarity = ds.assign(cka=1.0 - ds["dsa_distance"] / 10.0)
+    assert plot_mds(similarity, "cka").get_title() == "MDS of 1 − cka"
     fig = plot_degeneracy(ds, color_by="hidden_size")
     assert len(fig.axes) >= 4
     with pytest.raises(ValueError, match="'sigma_ood' is not a \\(member, member_\\) matrix"):

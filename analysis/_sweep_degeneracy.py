@@ -1,0 +1,215 @@
+"""Solution degeneracy across the networks of a sweep, written back into its store."""
+
+import pathlib
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import xarray as xr
+
+from neurodyn import _checks
+from neurodyn.store import SweepStore, open_sweep, write_dataset
+
+from ._behaviour import output_distance
+from ._degeneracy_dataset import degeneracy_to_dataset
+from ._driver import Chunk, run_over_members
+from ._dsa import fit_dmd
+from ._dsa_compare import pairwise_dsa
+from ._feature_learning import tangent_kernel_alignment, weight_change
+from ._pairwise import pairs_to_matrix, pairwise, select_pairs
+from ._representations import linear_cka, procrustes_angle
+from ._weights_distance import pairwise_permutation_distances
+
+LEVELS = ("behaviour", "dynamics", "weights", "representations", "feature_learning")
+
+
+def _task_loss(task, outputs, trials) -> jax.Array:
+    """The task's own loss on a batch: masked MSE, or masked 2-class cross-entropy."""
+    mask = trials.mask
+    if task.loss == "cross_entropy":
+        n_classes = getattr(task, "n_classes", 2)
+        shape = (*outputs.shape[:-1], outputs.shape[-1] // n_classes, n_classes)
+        logp = jax.nn.log_softmax(outputs.reshape(shape), axis=-1)
+        ce = -jnp.sum(trials.targets.reshape(shape) * logp, axis=-1)
+        m = mask.reshape(shape)[..., 0]
+        return jnp.sum(m * ce) / jnp.maximum(jnp.sum(m), 1.0)
+    return jnp.sum(mask * (outputs - trials.targets) ** 2) / jnp.maximum(jnp.sum(mask), 1.0)
+
+
+def degeneracy(
+    store,
+    *,
+    levels=LEVELS,
+    condition_by: list[str] | None = None,
+    within_condition: bool = True,
+    max_pairs: int | None = 2000,
+    rank: int = 10,
+    n_delays: int = 1,
+    delay_interval: int = 1,
+    ridge: float = 0.0,
+    dsa_restarts: int = 4,
+    perm_restarts: int = 4,
+    n_ood_trials: int = 64,
+    n_probe_trials: int = 4,
+    members_per_chunk: int = 16,
+    selection: dict | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    figures: str | pathlib.Path | None = None,
+    color_by: str | None = None,
+) -> xr.Dataset:
+    """How differently the networks of a sweep solve their task, at every level.
+
+    Per member (in chunks of `members_per_chunk`): the DMD operator of its stored
+    trajectories (delay embedding, rank `rank`), its effective recurrent matrix, its
+    hidden states on the evaluation batch, its loss on the task's out-of-distribution
+    variant, ‖W_T − W_0‖_F and the tangent-kernel alignment before/after training on
+    `n_probe_trials` probe trials. Then, over pairs of members (within a condition by
+    default — a condition is a combination of the hyperparameters in `condition_by`,
+    default every hyperparameter but the seed — capped at `max_pairs`): DSA distance,
+    angle and spectral score; permutation-invariant weight distance (raw and ‖·‖_F/n;
+    equal widths only); linear CKA and angular Procrustes distance; output distance.
+    Results are written as the `degeneracy` analysis: `(member, member_)` matrices,
+    per-condition means, σ_OOD per condition (SCIENCE.md §2).
+
+    **Returns:** the Dataset written.
+    """
+    sweep = store if isinstance(store, SweepStore) else open_sweep(store)
+    levels = tuple(levels)
+    for level in levels:
+        _checks.choice("degeneracy", "levels", level, LEVELS)
+    table = sweep.members
+    hyper = [c for c in table.coords if c not in ("member", "seed")]
+    if condition_by is None:
+        condition_by = hyper
+    for name in condition_by:
+        if name not in table.coords:
+            raise ValueError(
+                f"degeneracy: condition_by names {name!r}, which is not a hyperparameter of this "
+                f"sweep; its hyperparameters are {hyper}.{_checks.closest(name, hyper)}"
+            )
+    settings = dict(
+        levels=list(levels), condition_by=list(condition_by), within_condition=within_condition,
+        max_pairs=max_pairs, rank=rank, n_delays=n_delays, delay_interval=delay_interval, ridge=ridge,
+        dsa_restarts=dsa_restarts, perm_restarts=perm_restarts, n_ood_trials=n_ood_trials, seed=seed,
+    )
+    per = {"operator": [], "weights": [], "states": [], "outputs": [], "ood": [], "change": [], "alignment": []}
+    order = []
+
+    def collect(chunk: Chunk) -> xr.Dataset:
+        k = len(chunk.members)
+        states = np.asarray(chunk.data["states"].values)  # [member, trial, time, state]
+        outputs = np.asarray(chunk.data["outputs"].values)
+        template = jax.tree_util.tree_map(lambda x: x[0] if eqx.is_array(x) else x, chunk.models)
+        hidden = jax.vmap(jax.vmap(jax.vmap(template.hidden)))(jnp.asarray(states)) if states.ndim == 4 else states
+        order.extend(int(m) for m in chunk.members)
+        if "dynamics" in levels:
+            ops = jax.vmap(lambda x: fit_dmd(x, rank=rank, n_delays=n_delays, delay_interval=delay_interval, ridge=ridge))(hidden)
+            per["operator"].extend(np.asarray(ops))
+        if "weights" in levels:
+            w = eqx.filter_vmap(lambda m: m.recurrent_weights())(chunk.models)
+            per["weights"].extend(np.asarray(w))
+        per["states"].extend(np.asarray(hidden))
+        per["outputs"].extend(outputs)
+        keys = jr.split(chunk.key, 2)
+        if "behaviour" in levels:
+            ood = chunk.task.ood()
+            trials = ood.sample_batch(n_ood_trials, key=keys[0])
+
+            def loss(model):
+                out = jax.vmap(lambda x: model(x).output)(trials.inputs)
+                return _task_loss(ood, out, trials)
+
+            per["ood"].extend(np.asarray(eqx.filter_vmap(loss)(chunk.models)))
+        if "feature_learning" in levels:
+            from ._driver import stacked_models
+
+            initial = stacked_models(template, chunk.data, which="init")
+            change = eqx.filter_vmap(lambda a, b: weight_change(a.recurrent_weights(), b.recurrent_weights()))(chunk.models, initial)
+            per["change"].extend(np.asarray(change))
+            probe = chunk.task.sample_batch(n_probe_trials, key=keys[1]).inputs
+            align = [
+                float(tangent_kernel_alignment(_index(initial, i), _index(chunk.models, i), probe))
+                for i in range(k)
+            ]
+            per["alignment"].extend(align)
+        return xr.Dataset({"done": ("member", np.ones(k, bool))})
+
+    run_over_members(sweep, "degeneracy_inputs", collect, members_per_chunk=members_per_chunk,
+                     selection=selection, seed=seed, progress=progress, write=False)
+    members = np.asarray(order)
+    rows = [int(np.nonzero(np.asarray(table["member"].values) == m)[0][0]) for m in members]
+    conditions = [
+        tuple(_plain(np.asarray(table[c].values)[r]) for c in condition_by) for r in rows
+    ] if condition_by else None
+    labels = [", ".join(f"{c}={v}" for c, v in zip(condition_by, cond)) for cond in conditions] if conditions else None
+    key = jr.key(seed)
+    pairs = select_pairs(labels, n_members=len(members), within_condition=within_condition, max_pairs=max_pairs, key=key)
+    n = len(members)
+    matrices = {}
+    if len(pairs):
+        if "dynamics" in levels:
+            ops = jnp.asarray(np.stack(per["operator"]))
+            scores = pairwise_dsa(ops, jnp.asarray(pairs), key=jr.fold_in(key, 1), n_restarts=dsa_restarts)
+            for name in ("distance", "angle", "spectral"):
+                matrices[f"dsa_{name}"] = pairs_to_matrix(np.asarray(getattr(scores, name)), pairs, n)
+        if "weights" in levels:
+            same = [p for p in pairs if per["weights"][p[0]].shape == per["weights"][p[1]].shape]
+            same = np.asarray(same, dtype=np.int64).reshape(-1, 2)
+            if len(same):
+                raw, normed = pairwise_permutation_distances(
+                    [per["weights"][i] for i in range(n)], same, n_restarts=perm_restarts,
+                    key=jr.fold_in(key, 2), progress=progress,
+                )
+                matrices["weight_distance"] = pairs_to_matrix(raw, same, n, diagonal=0.0)
+                matrices["weight_distance_normalised"] = pairs_to_matrix(normed, same, n, diagonal=0.0)
+        if "representations" in levels:
+            same = np.asarray([p for p in pairs if per["states"][p[0]].shape == per["states"][p[1]].shape], dtype=np.int64).reshape(-1, 2)
+            if len(same):
+                reps = jnp.asarray(np.stack([s.reshape(-1, s.shape[-1]) for s in per["states"]]))
+                cka = pairwise(lambda x, y: linear_cka(x, y), reps, jnp.asarray(same))
+                ang = pairwise(lambda x, y: procrustes_angle(x, y), reps, jnp.asarray(same))
+                matrices["cka"] = pairs_to_matrix(np.asarray(cka), same, n, diagonal=1.0)
+                matrices["procrustes_angle"] = pairs_to_matrix(np.asarray(ang), same, n)
+        if "behaviour" in levels:
+            outs = jnp.asarray(np.stack(per["outputs"]))
+            od = pairwise(lambda x, y: output_distance(x, y), outs, jnp.asarray(pairs))
+            matrices["output_distance"] = pairs_to_matrix(np.asarray(od), pairs, n)
+    per_member = {}
+    if "feature_learning" in levels:
+        per_member = {"weight_change": per["change"], "kernel_alignment": per["alignment"]}
+    member_coords = {c: [_plain(np.asarray(table[c].values)[r]) for r in rows] for c in table.coords if c != "member"}
+    ds = degeneracy_to_dataset(
+        matrices, conditions=labels, members=members, member_coords=member_coords,
+        per_member=per_member, ood_loss=per["ood"] if "behaviour" in levels else None, settings=settings,
+    )
+    write_dataset(sweep.path, "analyses/degeneracy", ds, replace=True)
+    if figures is not None:
+        _figures(pathlib.Path(figures), ds, list(matrices), color_by or (condition_by[0] if condition_by else None))
+    return ds
+
+
+def _index(tree, i):
+    return jax.tree_util.tree_map(lambda x: x[i] if eqx.is_array(x) else x, tree)
+
+
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _figures(folder: pathlib.Path, ds: xr.Dataset, names: list[str], color_by):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ._degeneracy_plots import plot_degeneracy
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if not names:
+        return
+    fig = plot_degeneracy(ds, names, color_by=color_by)
+    fig.savefig(folder / "degeneracy.png", dpi=110)
+    plt.close(fig)
