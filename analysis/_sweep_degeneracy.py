@@ -49,7 +49,7 @@ def degeneracy(
     n_delays: int = 1,
     delay_interval: int = 1,
     ridge: float = 0.0,
-    dsa_restarts: int = 4,
+    dsa_restarts: int = 16,
     perm_restarts: int = 4,
     n_ood_trials: int = 64,
     n_probe_trials: int = 4,
@@ -169,13 +169,13 @@ def degeneracy(
             same = np.asarray([p for p in pairs if per["states"][p[0]].shape == per["states"][p[1]].shape], dtype=np.int64).reshape(-1, 2)
             if len(same):
                 reps = jnp.asarray(np.stack([s.reshape(-1, s.shape[-1]) for s in per["states"]]))
-                cka = pairwise(lambda x, y: linear_cka(x, y), reps, jnp.asarray(same))
-                ang = pairwise(lambda x, y: procrustes_angle(x, y), reps, jnp.asarray(same))
+                cka = pairwise(linear_cka, reps, jnp.asarray(same))
+                ang = pairwise(procrustes_angle, reps, jnp.asarray(same))
                 matrices["cka"] = pairs_to_matrix(np.asarray(cka), same, n, diagonal=1.0)
                 matrices["procrustes_angle"] = pairs_to_matrix(np.asarray(ang), same, n)
         if "behaviour" in levels:
             outs = jnp.asarray(np.stack(per["outputs"]))
-            od = pairwise(lambda x, y: output_distance(x, y), outs, jnp.asarray(pairs))
+            od = pairwise(output_distance, outs, jnp.asarray(pairs))
             matrices["output_distance"] = pairs_to_matrix(np.asarray(od), pairs, n)
     per_member = {}
     if "feature_learning" in levels:

@@ -175,7 +175,7 @@ def analyse_degeneracy(sweep, *, tiny: bool, console):
     from neurodyn.cli import print_degeneracy
 
     start = time.perf_counter()
-    ds = analysis.degeneracy(sweep, rank=6, dsa_restarts=2, perm_restarts=2, progress=True)
+    ds = analysis.degeneracy(sweep, rank=6, dsa_restarts=4, perm_restarts=2, progress=True)
     console.print(f"Degeneracy across the demo networks ({time.perf_counter() - start:.1f} s):")
     print_degeneracy(ds, console)
 

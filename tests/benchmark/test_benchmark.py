@@ -105,7 +105,6 @@ def test_checkpoint_chunk_is_the_largest_divisor_up_to_sqrt(bench):
 def test_checkpointed_model_trains_like_the_library_model(bench):
     """The harness's checkpointed variant gives the same loss and gradients."""
     import equinox as eqx
-
     from _case_memory import ChunkCheckpointed
     from _neurodyn_train import make_model
 
@@ -130,7 +129,6 @@ def test_checkpointed_model_trains_like_the_library_model(bench):
 @pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
 def test_torch_flipflop_follows_the_task_definition(bench):
     import torch
-
     from _torch_refs import flipflop
 
     torch.manual_seed(0)

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -29,9 +30,12 @@ def test_demo_tiny_runs_end_to_end(tmp_path):
         capture_output=True,
         text=True,
         timeout=900,
+        env={**os.environ, "COLUMNS": "200"},
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "sign accuracy" in result.stdout
+    for table in ("Fixed points (zero input)", "Timescales in steps", "degeneracy per condition"):
+        assert table in result.stdout, table
     for name in ("example_trials.png", "loss_curves.png"):
         assert (out / name).stat().st_size > 5_000
     assert str(out) in result.stdout.replace("\n", "")
