@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+import xarray as xr
+
+import neurodyn
+import neurodyn.analysis as na
+
+SPEC = {
+    "task": {"name": "flipflop", "n_bits": 1, "n_time": 12, "p": 0.1},
+    "model": {"name": "vanilla", "hidden_size": 5},
+    "train": {"learning_rate": [1e-3, 1e-2], "n_steps": 8, "eval_every": 4, "batch_size": 4, "eval_batch_size": 4},
+    "sweep": {"seeds": 3, "trajectories": 3},
+}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dg") / "s.zarr"
+    neurodyn.run_sweep(SPEC, out, progress=False)
+    return out
+
+
+def test_degeneracy_of_a_store(store):
+    ds = na.degeneracy(store, rank=3, dsa_restarts=2, perm_restarts=2, n_ood_trials=8, members_per_chunk=4, progress=False)
+    assert ds.sizes == {"member": 6, "member_": 6, "condition": 2}
+    codes = ds["member_condition"].values
+    for name in ("dsa_distance", "weight_distance", "cka", "output_distance"):
+        m = ds[name].values
+        same = codes[:, None] == codes[None, :]
+        off = ~np.eye(6, dtype=bool)
+        # pairs are taken within a condition: computed there, NaN across conditions
+        assert np.all(np.isfinite(m[same & off])) and np.all(np.isnan(m[~same]))
+        np.testing.assert_allclose(m[same], m.T[same])
+    assert np.allclose(np.diag(ds["cka"].values), 1.0)
+    ood = ds["ood_loss"].values
+    for c in range(2):
+        np.testing.assert_allclose(ds["sigma_ood"].values[c], np.std(ood[codes == c], ddof=1), rtol=1e-6)
+    stored = neurodyn.open_sweep(store).analysis("degeneracy").load()
+    xr.testing.assert_identical(stored, ds.load())
+
+
+def test_degeneracy_refuses_unknown_names(store):
+    with pytest.raises(ValueError, match="levels='dynamcs' is not one of"):
+        na.degeneracy(store, levels=("dynamcs",), progress=False)
+    with pytest.raises(ValueError, match="condition_by names 'learning_rat'.*Did you mean 'learning_rate'"):
+        na.degeneracy(store, condition_by=["learning_rat"], progress=False)
