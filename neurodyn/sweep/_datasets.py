@@ -8,6 +8,8 @@
   leading `member` axis when task parameters differ across the group's members — and
   the trained networks' `state (member, trial, time, state)` and `output`.
 - `steps_trained`, `done`, `diverged` `(member,)`.
+- `snapshot_<field>` `(member, snapshot, ...)`: parameters every `snapshot_every` steps
+  (when the spec asks for them), at the steps given by the `snapshot_step` coordinate.
 """
 
 import dataclasses
@@ -84,6 +86,7 @@ def group_template(
     shared_trials: bool,
     eval_every: int,
     curriculum_state=None,
+    snapshot_steps=None,
 ) -> xr.Dataset:
     """The full-size, unwritten Dataset of one group (values are only placeholders)."""
     k = len(member_ids)
@@ -100,6 +103,13 @@ def group_template(
         dims = param_dims(model, name, value.shape)
         for prefix in ("init_", "final_"):
             data[prefix + name] = (("member", *dims), _lazy((k, *value.shape), np.dtype(value.dtype)))
+    if snapshot_steps is not None and len(snapshot_steps):
+        n_snap = len(snapshot_steps)
+        for name, value in param_fields(model).items():
+            if not np.issubdtype(np.dtype(value.dtype), np.floating):
+                continue
+            dims = param_dims(model, name, value.shape)
+            data["snapshot_" + name] = (("member", "snapshot", *dims), _lazy((k, n_snap, *value.shape), np.dtype(value.dtype)))
     trial, time = eval_trials.inputs.shape[-3:-1]
     traj_dims = {"inputs": "input", "targets": "output", "mask": "output"}
     for name, last in traj_dims.items():
@@ -122,6 +132,8 @@ def group_template(
         "epoch": np.arange(1, n_epochs + 1, dtype=np.int64),
         "eval_step": ("epoch", eval_every * np.arange(1, n_epochs + 1, dtype=np.int64)),
     }
+    if snapshot_steps is not None and len(snapshot_steps):
+        coords["snapshot_step"] = ("snapshot", np.asarray(snapshot_steps, dtype=np.int64))
     ds = xr.Dataset(data, coords=coords)
     if "n" in ds.dims:
         ds = ds.assign_coords(n=np.arange(1, ds.sizes["n"] + 1, dtype=np.int64))

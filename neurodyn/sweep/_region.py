@@ -58,6 +58,7 @@ def train_region(
     eval_trials,
     devices=None,
     checkpoint_every: int = 1,
+    snapshot_steps=(),
     on_progress=None,
 ) -> RegionResult:
     """Train `built` (the region's members) together and write their region of `group`.
@@ -81,6 +82,13 @@ def train_region(
     steps_per_call = trainer.epochs_per_call * config.eval_every
     n_calls = math.ceil(n_epochs / trainer.epochs_per_call)
     history = _history_template(k, n_steps, n_epochs)
+    snap_index = {step: i for i, step in enumerate(snapshot_steps)}
+    if snap_index:
+        history["snapshots"] = {
+            name: jnp.full((k, len(snap_index), *value.shape[1:]), jnp.nan, value.dtype)
+            for name, value in param_fields(states.model).items()
+            if jnp.issubdtype(value.dtype, jnp.floating)
+        }
     calls_done = 0
 
     loaded = store.load_checkpoint(path, group, name, like=(states, history))
@@ -98,12 +106,19 @@ def train_region(
         n_s = min(steps_per_call, n_steps - s0)
         n_e = min(trainer.epochs_per_call, n_epochs - e0)
         active = logs.active[:, :n_s]
+        snaps = history.get("snapshots")
+        if snaps is not None and s0 + steps_per_call in snap_index:
+            i = snap_index[s0 + steps_per_call]
+            fields = param_fields(states.model)
+            snaps = {name: buf.at[:, i].set(fields[name]) for name, buf in snaps.items()}
         history = {
             "loss": history["loss"].at[:, s0 : s0 + n_s].set(jnp.where(active, logs.loss[:, :n_s], jnp.nan)),
             "metric": history["metric"].at[:, s0 : s0 + n_s].set(jnp.where(active, logs.metric[:, :n_s], jnp.nan)),
             "eval_loss": history["eval_loss"].at[:, e0 : e0 + n_e].set(logs.eval_loss[:, :n_e]),
             "eval_metric": history["eval_metric"].at[:, e0 : e0 + n_e].set(logs.eval_metric[:, :n_e]),
         }
+        if snaps is not None:
+            history["snapshots"] = snaps
         if on_progress is not None:
             on_progress(
                 steps=np.asarray(states.step[:n_real]),
@@ -161,6 +176,9 @@ def _write_region(path, group, region, states, initial_models, history, n_real, 
         "states": (("member", "trial", "time", "state"), take(traj.state)),
         "outputs": (("member", "trial", "time", "output"), take(traj.output)),
     }
+    for fname, value in history.get("snapshots", {}).items():
+        dims = param_dims(template, fname, value.shape[2:])
+        data["snapshot_" + fname] = (("member", "snapshot", *dims), take(value))
     if states.curriculum is not None:
         from ._datasets import curriculum_dims
 

@@ -100,9 +100,9 @@ def run_sweep(
         for i in g.members:
             built[i] = build_member(plan.members[i])
     evals = {g.name: _eval_trials(g, built, n_traj) for g in plan.groups}
-    templates = {
-        g.name: _template(g, built, evals[g.name]) for g in plan.groups
-    }
+    snapshot_every = spec.sweep.get("snapshot_every")
+    snapshots = {g.name: snapshot_steps(built[g.members[0]], snapshot_every) for g in plan.groups}
+    templates = {g.name: _template(g, built, evals[g.name], snapshots[g.name]) for g in plan.groups}
     if existing is None:
         members = members_table(plan, {})
         store.create_store(
@@ -140,6 +140,7 @@ def run_sweep(
                             eval_trials=region_trials,
                             devices=device_list,
                             checkpoint_every=checkpoint_every,
+                            snapshot_steps=snapshots[g.name],
                             on_progress=bar.updater(g, region),
                         )
                         bar.finish_region(g, region, result, time.perf_counter() - start)
@@ -252,7 +253,22 @@ def _eval_trials(group, built, n_trials: int):
     return False, stack([t.sample_batch(n_trials, key=key) for t in tasks])
 
 
-def _template(group, built, evals):
+def snapshot_steps(built, every) -> list[int]:
+    """The steps at which parameters are snapshotted: multiples of `every` in the budget."""
+    if every is None:
+        return []
+    config = built.config
+    per_call = min(config.epochs_per_call, config.n_epochs) * config.eval_every
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1 or every % per_call:
+        raise ValueError(
+            f"spec [sweep] snapshot_every={every!r} must be a positive multiple of the steps run per "
+            f"compiled call ({per_call} = epochs_per_call x eval_every)."
+        )
+    total = config.n_epochs * config.eval_every
+    return list(range(every, total + 1, every))
+
+
+def _template(group, built, evals, snapshots):
     shared, trials = evals
     b = built[group.members[0]]
     cstate = None
@@ -268,6 +284,7 @@ def _template(group, built, evals):
         shared_trials=shared,
         eval_every=b.config.eval_every,
         curriculum_state=cstate,
+        snapshot_steps=snapshots,
     )
 
 

@@ -177,3 +177,20 @@ def test_sharded_over_four_devices_equals_unsharded(tmp_path):
     b = store.read_group(tmp_path / "s1.zarr", "g0").load()
     for name in ("final_W_rec", "loss", "outputs"):
         np.testing.assert_allclose(a[name].values, b[name].values, rtol=1e-5, atol=1e-6)
+
+
+def test_parameter_snapshots_every_k_steps(tmp_path):
+    spec = json.loads(json.dumps(ONE_GROUP))
+    spec["task"]["p"] = 0.1
+    spec["model"] = {"name": "ctrnn", "hidden_size": 6, "dt": 0.2}
+    spec["train"] = {"learning_rate": 1e-2, "n_steps": 16, "eval_every": 4, "batch_size": 4, "eval_batch_size": 4}
+    spec["sweep"] = {"seeds": 2, "trajectories": 2, "snapshot_every": 8}
+    neurodyn.run_sweep(spec, tmp_path / "snap.zarr", progress=False)
+    ds = store.read_group(tmp_path / "snap.zarr", "g0").load()
+    assert ds["snapshot_step"].values.tolist() == [8, 16]
+    assert ds["snapshot_W_rec"].dims == ("member", "snapshot", "hidden", "hidden_in")
+    np.testing.assert_array_equal(ds["snapshot_W_rec"].values[:, -1], ds["final_W_rec"].values)
+    assert not np.allclose(ds["snapshot_W_rec"].values[:, 0], ds["final_W_rec"].values)
+    spec["sweep"]["snapshot_every"] = 6
+    with pytest.raises(ValueError, match="snapshot_every=6 must be a positive multiple"):
+        neurodyn.run_sweep(spec, tmp_path / "bad.zarr", progress=False)
