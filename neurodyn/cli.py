@@ -34,14 +34,23 @@ def sweep(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show members, groups and memory; train nothing."),
     devices: int = typer.Option(None, "--devices", help="Shard members over the first N devices."),
     break_lock: bool = typer.Option(False, "--break-lock", help="Clear locks left by a killed process."),
+    executor: str = typer.Option("local", "--executor", help="local (this process), slurm (submitit jobs), or submitit-local."),
+    partition: str = typer.Option(None, "--partition", help="SLURM partition of the jobs."),
+    time: str = typer.Option(None, "--time", help="Time limit per job: minutes or HH:MM:SS."),
+    gpus_per_job: int = typer.Option(None, "--gpus-per-job", help="GPUs per job."),
+    members_per_job: int = typer.Option(None, "--members-per-job", help="Pack whole regions into jobs of at most N members."),
+    jobs: int = typer.Option(None, "--jobs", help="Split the regions into N jobs (instead of --members-per-job)."),
 ):
     """Train every network of a sweep, many at a time, into one store."""
     from .sweep import run_sweep
 
+    given = {"partition": partition, "time": int(time) if time and time.isdigit() else time,
+             "gpus_per_job": gpus_per_job, "members_per_job": members_per_job, "jobs": jobs}
+    options = {k: v for k, v in given.items() if v is not None}
     with _clear_errors():
         result = run_sweep(
             spec, out, resume=resume, overwrite=overwrite, dry_run=dry_run, devices=devices,
-            break_lock=break_lock, console=console,
+            break_lock=break_lock, console=console, executor=executor, executor_options=options,
         )
     if not dry_run:
         _print_members(result.members, title=f"{out}: {result.members.sizes['member']} members")
@@ -216,6 +225,11 @@ class _clear_errors:
         if issubclass(typ, (ValueError, TypeError, FileNotFoundError, FileExistsError, KeyError, RegionLockError)):
             console.print(f"[bold red]error:[/bold red] {err}")
             raise typer.Exit(code=2)
+        from .sweep import JobsFailedError
+
+        if issubclass(typ, JobsFailedError):
+            console.print(f"[bold red]jobs failed:[/bold red] {err}")
+            raise typer.Exit(code=1)
         return False
 
 

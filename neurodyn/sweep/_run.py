@@ -30,6 +30,7 @@ class SweepResult:
     path: pathlib.Path
     plan: Plan
     members: xr.Dataset | None
+    jobs: list | None = None  # the submitted jobs, with a submitit executor
 
     def open(self):
         from ..store import open_sweep
@@ -58,6 +59,8 @@ def run_sweep(
     break_lock: bool = False,
     progress: bool = True,
     console=None,
+    executor: str = "local",
+    executor_options: dict | None = None,
 ) -> SweepResult:
     """Train every member of a sweep and write one store.
 
@@ -72,12 +75,22 @@ def run_sweep(
     - `devices`: shard each group's members over the first `devices` devices
       (default: all of `jax.devices()`).
     - `break_lock`: clear locks left by a killed process (never a live one).
+    - `executor`: `"local"` trains here; `"slurm"` (submitit on SLURM) and
+      `"submitit-local"` (submitit subprocesses) run one job per region, or per batch of
+      regions; this process waits and writes the members table. Failed jobs raise
+      `JobsFailedError` naming their regions; `resume=True` retrains only those.
+    - `executor_options`: for the submitit executors: `partition`, `time` (minutes or
+      'HH:MM:SS'), `gpus_per_job`, `cpus_per_job`, `mem_gb`, `members_per_job` or `jobs`,
+      `folder` (job logs), `poll_s`, `slurm_additional_parameters`.
 
     **Returns:** a `SweepResult`; `.open()` gives the store for reading.
     """
     from rich.console import Console
 
+    from ._executors import check_executor
+
     spec = as_spec(spec)
+    options = check_executor(executor, executor_options)
     console = console or Console()
     path = pathlib.Path(out)
     if resume and overwrite:
@@ -118,6 +131,8 @@ def run_sweep(
         statuses = _statuses_from_store(path, plan)
         store.write_members(path, members_table(plan, statuses))
         _faults.crash_point("after_members_written")
+        if executor != "local":
+            return _run_with_jobs(path, plan, statuses, executor, options, spec, devices, break_lock, progress, console)
         bar = SweepProgress(plan, enabled=progress, console=console)
         with bar:
             for g in plan.groups:
@@ -153,7 +168,34 @@ def run_sweep(
     return SweepResult(path, plan, store.read_members(path))
 
 
+def _run_with_jobs(path, plan, statuses, executor, options, spec, devices, break_lock, progress, console):
+    """Train the unfinished regions in submitit jobs; write the members table from their reports."""
+    from ._executors import JobsFailedError, run_jobs, statuses_from_jobs
+
+    settings = {
+        "trajectories": int(spec.sweep.get("trajectories", DEFAULT_TRAJECTORY_TRIALS)),
+        "snapshot_every": spec.sweep.get("snapshot_every"),
+        "checkpoint_every": int(spec.sweep.get("checkpoint_every", 1)),
+        "devices": devices,
+        "break_lock": break_lock,
+    }
+    try:
+        jobs = run_jobs(path, plan, executor=executor, options=options, settings=settings, progress=progress, console=console)
+    except JobsFailedError:
+        store.write_members(path, members_table(plan, {**statuses, **statuses_from_jobs(path, plan)}))
+        raise
+    store.write_members(path, members_table(plan, {**statuses, **statuses_from_jobs(path, plan)}))
+    store.set_complete(path, True)
+    return SweepResult(path, plan, store.read_members(path), jobs)
+
+
 def _devices(n: int | None):
+    if jax.process_count() > 1:
+        raise ValueError(
+            f"run_sweep runs in one process, but jax.distributed joined {jax.process_count()} processes: "
+            "one sweep does not span hosts. Use executor='slurm' (one job per region batch, each on "
+            "its own host's devices) and leave jax.distributed uninitialised."
+        )
     devices = jax.devices()
     if n is None:
         return devices
