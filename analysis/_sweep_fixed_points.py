@@ -115,5 +115,8 @@ def load_fixed_points(store, member: int):
     from neurodyn.store import SweepStore, open_sweep
 
     sweep = store if isinstance(store, SweepStore) else open_sweep(store)
-    ds = sweep.analysis("fixed_points")
+    table = sweep.members
+    row = int(np.nonzero(np.asarray(table["member"].values) == member)[0][0])
+    group = str(np.asarray(table["group"].values)[row])
+    ds = sweep.analysis("fixed_points", group=group)  # the member's own group: no padding
     return fixed_points_from_dataset(ds.sel(member=member))

@@ -96,6 +96,13 @@ class SweepStore:
         parts = [read_group(self.path, f"analyses/{c}", chunks=chunks) for c in children]
         if len(parts) == 1:
             return parts[0]
+        # dims without coordinates (fp, state, eig, ...) get positions, so groups of
+        # different sizes align by position and the shorter ones are padded
+        indexed = []
+        for part in parts:
+            missing = {d: np.arange(n) for d, n in part.sizes.items() if d != "member" and d not in part.coords}
+            indexed.append(part.assign_coords(missing))
+        parts = indexed
         fills = {}
         for part in parts:
             for var, arr in part.data_vars.items():

@@ -89,3 +89,19 @@ def test_cli_analyze_writes_the_dataset(store):
     assert result.exit_code == 0, result.output
     assert "fixed points per member" in result.output
     assert neurodyn.open_sweep(store).analysis("fixed_points").sizes["member"] == 1
+
+
+def test_groups_of_different_widths_are_joined_with_padding(tmp_path):
+    spec = {
+        "task": {"name": "flipflop", "n_bits": 2, "n_time": 10},
+        "model": {"name": "ctrnn", "hidden_size": [4, 6]},
+        "train": {"n_steps": 4, "eval_every": 4, "batch_size": 4, "eval_batch_size": 4},
+        "sweep": {"seeds": 1, "trajectories": 2},
+    }
+    neurodyn.run_sweep(spec, tmp_path / "w.zarr", progress=False)
+    na.fixed_points(tmp_path / "w.zarr", n_initial=8, n_iters=50, max_points=4, progress=False)
+    merged = neurodyn.open_sweep(tmp_path / "w.zarr").analysis("fixed_points")
+    assert merged.sizes["member"] == 2 and merged.sizes["state"] == 6
+    assert np.all(np.isnan(merged["points"].sel(member=0).values[:, 4:]))
+    assert merged["stability"].dtype.kind == "i"
+    assert na.load_fixed_points(tmp_path / "w.zarr", 0).points.shape == (4, 4)
