@@ -7,10 +7,10 @@ finder's default) for q = ½‖F(h)‖² < 1e-12 within an iteration budget.
 
 Variants, timed round-robin after a warm-up:
 
-- `neurodyn_adam`: `find_fixed_points(newton=False)`: the same algorithm as the
-  reference (batched Adam on q, then deduplication and Jacobians);
-- `neurodyn`: the default (Adam, then Newton on candidates with q <= 1e-3);
-- `neurodyn_short`: a short Adam phase, then Newton;
+- `neurodyn_adam`: `find_fixed_points(newton=False)` with the reference's budget: the
+  same algorithm as the reference (batched Adam on q, then deduplication and Jacobians);
+- `neurodyn_newton`: a short Adam phase (`short_iters`), then Newton on every candidate
+  with q <= `short_newton_q`: how neurodyn reaches the tolerance;
 - `torch`: what the widely used finder (FixedPointFinder, Golub & Sussillo 2018) does:
   Adam (lr 1e-2) on q for all candidates at once until every q < tol or the budget runs
   out, then the unique points (1e-3) among the slow and fixed ones and a Jacobian
@@ -125,20 +125,19 @@ def worker(path: str, settings: dict, repeats: int) -> dict:
 
     def nd(iters, newton):
         return lambda: jax.block_until_ready(
-            find_fixed_points(model, u, x0, n_iters=iters, tol_q=TOL_Q, newton=newton)
+            find_fixed_points(
+                model, u, x0, n_iters=iters, tol_q=TOL_Q, newton=newton,
+                newton_tol_q=settings["short_newton_q"] if newton else KEEP_Q,
+            )
         )
 
-    variants = {
-        "neurodyn_adam": nd(n_iters, False),
-        "neurodyn": nd(n_iters, True),
-        "neurodyn_short": nd(short, True),
-    }
+    variants = {"neurodyn_adam": nd(n_iters, False), "neurodyn_newton": nd(short, True)}
     torch_ok = True
     try:
         import torch
 
         torch.set_num_threads(int(settings["threads"]))
-        x0_np = np.asarray(x0)
+        x0_np = np.array(x0)
         variants["torch"] = lambda: _torch_find(weights, x0_np, n_iters, DT)
     except ImportError:
         torch_ok = False
@@ -148,7 +147,7 @@ def worker(path: str, settings: dict, repeats: int) -> dict:
     nd(2, False)()
     nd(2, True)()
     if torch_ok:
-        _torch_find(weights, np.asarray(x0), 2, DT)
+        _torch_find(weights, np.array(x0), 2, DT)
     times = {k: [] for k in variants}
     stats = {}
     for _ in range(repeats):
@@ -169,7 +168,7 @@ def run(results, programs, settings: dict, repeats: int, workdir, spawn) -> None
     settings = {**settings, "threads": n_cores()}
     out = spawn("fixed_points", {"path": path, "settings": settings, "repeats": repeats}, x64=True)
     name = "fixed_points"
-    budget = {"neurodyn_short": settings["short_iters"]}
+    budget = {"neurodyn_newton": settings["short_iters"]}
     for variant, times in out["times"].items():
         s = out["stats"][variant]
         results.add(
@@ -180,7 +179,8 @@ def run(results, programs, settings: dict, repeats: int, workdir, spawn) -> None
             candidates=out["candidates"],
             hidden=settings["hidden"],
             adam_budget=budget.get(variant, settings["n_iters"]),
-            newton=variant in ("neurodyn", "neurodyn_short"),
+            newton=variant == "neurodyn_newton",
+            newton_from_q=settings["short_newton_q"] if variant == "neurodyn_newton" else None,
             converged_fraction=s["converged"],
             median_q=s["median_q"],
             unique_points=s["unique"],
@@ -188,7 +188,7 @@ def run(results, programs, settings: dict, repeats: int, workdir, spawn) -> None
         )
     results.info[name] = {**trained, "dtype": out["dtype"], "tol_q": TOL_Q, **settings}
     if "torch" in out["times"]:
-        for variant in ("neurodyn_adam", "neurodyn", "neurodyn_short"):
+        for variant in ("neurodyn_adam", "neurodyn_newton"):
             results.ratio(
                 f"fixed_points: torch time / {variant} time",
                 f"{name}/torch/time",

@@ -16,6 +16,7 @@ import functools
 import io
 import os
 import shutil
+import statistics
 import time
 
 import numpy as np
@@ -28,10 +29,12 @@ class _Clock:
     def __init__(self):
         self.seconds = 0.0
         self.calls: dict[str, int] = {}
+        self.by_name: dict[str, float] = {}
 
     def add(self, name: str, seconds: float) -> None:
         self.seconds += seconds
         self.calls[name] = self.calls.get(name, 0) + 1
+        self.by_name[name] = self.by_name.get(name, 0.0) + seconds
 
 
 class _TimedContext:
@@ -158,7 +161,7 @@ def sweep_share(settings: dict, repeats: int, workdir) -> dict:
     from neurodyn.sweep import run_sweep
 
     spec = sweep_spec(settings)
-    walls, ios, calls = [], [], {}
+    walls, ios, calls, by_name = [], [], {}, {}
     for r in range(repeats):
         path = os.path.join(workdir, f"sweep{r}.zarr")
         clock = _Clock()
@@ -168,8 +171,10 @@ def sweep_share(settings: dict, repeats: int, workdir) -> dict:
             walls.append(time.perf_counter() - start)
         ios.append(clock.seconds)
         calls = clock.calls
+        by_name = {k: by_name.get(k, []) + [v] for k, v in clock.by_name.items()}
         shutil.rmtree(path, ignore_errors=True)
-    return {"spec": spec, "wall_s": walls, "io_s": ios, "calls": calls}
+    seconds = {k: round(statistics.median(v), 3) for k, v in sorted(by_name.items(), key=lambda kv: -statistics.median(kv[1]))}
+    return {"spec": spec, "wall_s": walls, "io_s": ios, "calls": calls, "seconds": seconds}
 
 
 def run(results, settings: dict, repeats: int, workdir) -> None:
@@ -184,6 +189,7 @@ def run(results, settings: dict, repeats: int, workdir) -> None:
         "hidden": spec["model"]["hidden_size"],
         "n_steps": spec["train"]["n_steps"],
         "store_calls": share["calls"],
+        "store_seconds_median": share["seconds"],
     }
     results.add("store/sweep_wall", "s", share["wall_s"], higher_is_better=False, **what)
     results.add("store/sweep_io", "s", share["io_s"], higher_is_better=False, **what)

@@ -46,22 +46,25 @@ def run_compile(results: Results, programs: Programs, sz: dict, repeats: int) ->
     )
 
 
-def run_roofline(results: Results, programs: Programs, sz: dict, repeats: int) -> None:
-    """(b) The dense-matmul rate and the recurrence's matmul-chain rates."""
+def run_roofline(results: Results, programs: Programs, sz: dict, repeats: int, throughput_follows: bool = False) -> None:
+    """(b) The dense-matmul rate and the recurrence's matmul-chain rates; the fractions
+    themselves are computed by the throughput case (run here at the roofline size when
+    that case is not selected)."""
     n = sz["matmul_n"]
     results.add("roofline/matmul_peak", "FLOP/s", matmul_rate(n, max(repeats, 5)), n=n, dtype="float32")
     batch, n_time = programs.batch, programs.n_time
     for hidden in sorted({h for h, _ in sz["grid"]}):
-        for k in sorted({1, max(k for h, k in sz["grid"] if h == hidden)}):
+        k_max = max(k for h, k in sz["grid"] if h == hidden)
+        for k, mode in sorted({(1, "vmap"), (k_max, "vmap"), (k_max, "map")}):
             results.add(
-                f"roofline/chain/H{hidden}/K{k}",
+                f"roofline/chain/H{hidden}/K{k}/{mode}",
                 "FLOP/s",
-                chain_rate(hidden, batch, n_time, k, repeats),
+                chain_rate(hidden, batch, n_time, k, repeats, mode),
                 hidden=hidden, K=k, batch=batch, n_time=n_time,
-                what="T sequential steps of h <- tanh(h W), vmapped over K",
+                what=f"T sequential steps of h <- tanh(h W); K networks by {'vmap' if mode == 'vmap' else 'lax.map'}",
             )
     target = tuple(sz["roofline"])
-    if f"throughput/H{target[0]}/K{target[1]}/neurodyn_group" not in results.figures:
+    if not throughput_follows:
         run_throughput(results, programs, sz, repeats, torch_refs=None, only=[target])
 
 

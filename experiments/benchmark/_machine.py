@@ -52,6 +52,7 @@ def machine_info() -> dict:
         "python": platform.python_version(),
         "load_average_start": load_average(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
     }
 
 
@@ -81,7 +82,7 @@ def sizes(backend: str, smoke: bool) -> dict:
             "roofline": (16, 2),
             "matmul_n": 128,
             "chain_K": 2,
-            "fp": {"hidden": 16, "candidates": 32, "n_iters": 20, "short_iters": 5, "train_steps": 4},
+            "fp": {"hidden": 16, "candidates": 32, "n_iters": 20, "short_iters": 5, "short_newton_q": 0.1, "train_steps": 4},
             "store": {"members": 2, "trials": 2, "hidden": 16, "n_time": 10, "seeds": 1, "n_steps": 2},
             "memory": {"hidden": 16, "K": 1, "batch": 8, "n_time": [20]},
         }
@@ -101,7 +102,7 @@ def sizes(backend: str, smoke: bool) -> dict:
         "roofline": (256, 64),
         "matmul_n": 8192 if big else 2048,
         "chain_K": 64,
-        "fp": {"hidden": 128, "candidates": 1024, "n_iters": 5000, "short_iters": 500, "train_steps": 300},
+        "fp": {"hidden": 128, "candidates": 1024, "n_iters": 5000, "short_iters": 1000, "short_newton_q": 0.1, "train_steps": 300},
         "store": {"members": 64, "trials": 16, "hidden": 128, "n_time": 100, "seeds": 4, "n_steps": 100},
         "memory": {"hidden": 128, "K": 2, "batch": 64, "n_time": [100, 1000, 10000]},
     }

@@ -50,7 +50,8 @@ def render(doc: dict, command: str) -> str:
         f"Machine: {m['cpu_model']}, {m['cores']} cores; JAX backend `{m['backend']}` "
         f"({m['device_kind']}, {m['device_count']} device(s)); load average at start "
         f"{m['load_average_start']}, at end {m.get('load_average_end')}; threads: JAX all "
-        f"{m['cores']} cores, torch {m.get('torch_threads')}; OMP_WAIT_POLICY={m['omp_wait_policy']}.  ",
+        f"{m['cores']} cores, torch {m.get('torch_threads')}; OMP_WAIT_POLICY={m['omp_wait_policy']}, "
+        f"OPENBLAS_NUM_THREADS={m.get('openblas_num_threads')}.  ",
         "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items() if val) + ".",
         "",
         "Each figure: median of the repeats after warm-up, (min–max) over repeats. Every ratio "
@@ -95,17 +96,19 @@ def render(doc: dict, command: str) -> str:
         if rows:
             lines += _table(["H", "K"] + [f"`{x}`" for x in METHODS], rows)
         chains = sorted(
-            (int(a), int(b), n) for n in figs for a, b in re.findall(r"roofline/chain/H(\d+)/K(\d+)$", n)
+            (int(a), int(b), c, n) for n in figs for a, b, c in re.findall(r"roofline/chain/H(\d+)/K(\d+)/(\w+)$", n)
         )
         if chains:
             lines += [
-                "The recurrence's matmul chain alone (T steps of h ← tanh(h W), batch 64), "
-                "as a fraction of the dense rate: the ceiling for a step at that size.",
+                "The recurrence's matmul chain alone (T = 100 steps of h ← tanh(h W), batch 64), "
+                "K networks vmapped (one batched matmul per step) or by `lax.map` (one after "
+                "another inside one program), as a fraction of the dense rate.",
                 "",
             ]
             lines += _table(
-                ["H", "K", "FLOP/s", "fraction of dense"],
-                [[str(h), str(k), cell(figs[n]), f"{figs[n]['median'] / peak['median']:.2f}"] for h, k, n in chains],
+                ["H", "K", "members by", "FLOP/s", "fraction of dense"],
+                [[str(h), str(k), "lax.map" if c == "map" else c, cell(figs[n]), f"{figs[n]['median'] / peak['median']:.2f}"]
+                 for h, k, c, n in chains],
             )
 
     comp = sorted(int(k) for k in re.findall(r"compile/H\d+/K(\d+)/total", " ".join(figs)))
@@ -131,7 +134,8 @@ def render(doc: dict, command: str) -> str:
         for n in fps:
             p = figs[n]["params"]
             rows.append([
-                f"`{n.split('/')[1]}`", cell(figs[n]), str(p["adam_budget"]), "yes" if p["newton"] else "no",
+                f"`{n.split('/')[1]}`", cell(figs[n]), str(p["adam_budget"]),
+                f"from q ≤ {p['newton_from_q']}" if p["newton"] else "no",
                 f"{p['converged_fraction']:.3f}", fmt(p["median_q"]), str(p["unique_points"]),
             ])
         lines += _table(["finder", "time, s", "Adam budget", "Newton", "converged", "median q", "unique points"], rows)
@@ -145,7 +149,8 @@ def render(doc: dict, command: str) -> str:
         p = figs["store/sweep_wall"]["params"]
         lines += [
             f"Sweep: {p['members']} members, H = {p['hidden']}, {p['n_steps']} steps, timed whole "
-            "(compilation included); store calls: " + ", ".join(f"{k} ×{c}" for k, c in p["store_calls"].items()) + ".",
+            "(compilation included); time inside store calls (median s, calls): "
+            + ", ".join(f"{k} {s} ×{p['store_calls'][k]}" for k, s in p["store_seconds_median"].items()) + ".",
             "",
         ]
 

@@ -24,13 +24,19 @@ def step_flops(hidden: int, batch: int, n_time: int, n_in: int = 3, n_out: int =
     return float(batch * n_time * (6 * h * h + 4 * h * n_in + 6 * n_out * h))
 
 
-def _best_of(fn, args, repeats: int) -> list[float]:
+def _timed(fn, args, repeats: int, min_seconds: float = 0.3) -> list[float]:
+    """Seconds per call: each repeat makes enough calls to last about `min_seconds`."""
     jax.block_until_ready(fn(*args))  # compile and warm up
+    start = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    calls = max(1, round(min_seconds / max(time.perf_counter() - start, 1e-6)))
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
+        for _ in range(calls):
+            out = fn(*args)
+        jax.block_until_ready(out)
+        times.append((time.perf_counter() - start) / calls)
     return times
 
 
@@ -39,13 +45,14 @@ def matmul_rate(n: int, repeats: int) -> list[float]:
     ka, kb = jr.split(jr.key(0))
     a = jr.normal(ka, (n, n), jnp.float32)
     b = jr.normal(kb, (n, n), jnp.float32)
-    times = _best_of(jax.jit(jnp.dot), (a, b), repeats)
+    times = _timed(jax.jit(jnp.dot), (a, b), repeats)
     return [2.0 * n**3 / t for t in times]
 
 
-def chain_rate(hidden: int, batch: int, n_time: int, k: int, repeats: int) -> list[float]:
+def chain_rate(hidden: int, batch: int, n_time: int, k: int, repeats: int, mode: str = "vmap") -> list[float]:
     """FLOP/s of the recurrence's matmul chain alone: T steps of h ← tanh(h W), for one
-    network ([batch, H] @ [H, H]) or K at once ([K, batch, H] @ [K, H, H] under vmap).
+    network ([batch, H] @ [H, H]) or K of them, either vmapped (one batched matmul
+    [K, batch, H] @ [K, H, H] per step) or one after another (`lax.map` over K).
 
     This is the ceiling for a training step's forward pass: each matmul waits for the
     previous one, so only the batch (and K) gives the machine parallel work.
@@ -57,6 +64,9 @@ def chain_rate(hidden: int, batch: int, n_time: int, k: int, repeats: int) -> li
     def one(x, w):
         return jax.lax.fori_loop(0, n_time, lambda _, h: jnp.tanh(h @ w), x)
 
-    fn = jax.jit(jax.vmap(one))
-    times = _best_of(fn, (x, w), repeats)
+    if mode == "vmap":
+        fn = jax.jit(jax.vmap(one))
+    else:
+        fn = jax.jit(lambda x, w: jax.lax.map(lambda xw: one(*xw), (x, w)))
+    times = _timed(fn, (x, w), repeats)
     return [2.0 * k * batch * hidden**2 * n_time / t for t in times]

@@ -25,6 +25,9 @@ import traceback
 # (measured on a shared 2-core host: torch's leaky loop ran 0.2 steps/s with the default
 # policy, 5 with PASSIVE). It must be set before torch loads; an explicit setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# The same for OpenBLAS, which numpy, scipy and jaxlib's LAPACK kernels (eig, solve) call:
+# a 128x128 eig took 0.42 s with its default threads on that host and 0.025 s with one.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -174,7 +177,7 @@ def main(argv=None) -> int:
                 if case == "compile":
                     run_compile(results, programs, sz, args.repeats)
                 elif case == "roofline":
-                    run_roofline(results, programs, sz, args.repeats)
+                    run_roofline(results, programs, sz, args.repeats, "throughput" in args.only)
                 elif case == "throughput":
                     run_throughput(results, programs, sz, args.repeats, torch_refs)
                 elif case == "fixed_points":
