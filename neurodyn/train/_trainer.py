@@ -252,13 +252,18 @@ class Trainer(eqx.Module):
             cstate, task, finished = self.curriculum.update(
                 state.curriculum, state.task, state.model, self.forward, key=jr.fold_in(state.key, 2)
             )
+            # A member that moved on to a new N is evaluated from now on on held-out
+            # trials of its new stage (same batch size, so the shapes never change).
+            advanced = keep & (cstate.n != state.curriculum.n)
+            fresh = task.sample_batch(state.eval_trials.inputs.shape[0], key=jr.fold_in(state.key, 3))
             state = eqx.tree_at(
-                lambda s: (s.curriculum, s.task, s.done),
+                lambda s: (s.curriculum, s.task, s.done, s.eval_trials),
                 state,
                 (
                     _tree_where(keep, cstate, state.curriculum),
                     _tree_where(keep, task, state.task),
                     state.done | (keep & finished),
+                    _tree_where(advanced, fresh, state.eval_trials),
                 ),
             )
         eval_loss = jnp.where(keep, eval_loss, jnp.nan)

@@ -284,6 +284,23 @@ def test_trainer_advances_members_independently_without_recompiling(trained_grou
     assert isinstance(hist[0].curriculum, CurriculumState)
 
 
+def test_held_out_trials_are_redrawn_when_a_member_advances(trained_group):
+    _, states, snapshots, _, _, _ = trained_group
+    first = snapshots[0].eval_trials
+    # member 1 never advanced: its held-out trials are the ones drawn at init
+    for a, b in zip(jax.tree.leaves(states.eval_trials), jax.tree.leaves(first)):
+        np.testing.assert_array_equal(a[1], b[1])
+    # member 0 advanced after epochs 1 and 2 (to N = 3, 4): a new draw each time, masked for its stage
+    for e in (1, 2):
+        before, after = snapshots[e - 1].eval_trials, snapshots[e].eval_trials
+        assert int(snapshots[e].task.n[0]) == 2 + e
+        assert not np.array_equal(before.inputs[0], after.inputs[0])
+        # the multi-head mask (outputs 2k, 2k+1 for N = k + 1) marks exactly N = 2 … n
+        mask = np.asarray(after.mask[0])  # [batch, time, 2 n_cap]
+        heads = mask.reshape(*mask.shape[:2], 4, 2).any(axis=(0, 1, 3))
+        np.testing.assert_array_equal(heads, (np.arange(1, 5) >= 2) & (np.arange(1, 5) <= 2 + e))
+
+
 def test_curriculum_state_survives_a_checkpoint_round_trip(trained_group):
     trainer, _, snapshots, _, _, _ = trained_group
     mid = snapshots[2]  # member 0 at N = 4, member 1 at N = 2
