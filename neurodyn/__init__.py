@@ -12,3 +12,4 @@ from .sweep import run_sweep as run_sweep
 from .train import History as History
 from .train import TrainConfig as TrainConfig
 from .train import fit as fit
+from .train import use_cpu_cores as use_cpu_cores

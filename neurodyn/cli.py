@@ -14,6 +14,16 @@ app = typer.Typer(
 console = Console()
 
 
+def _use_cores():
+    """On a CPU-only machine, one JAX device per core: a sweep's members train on all."""
+    from .train import use_cpu_cores
+
+    try:
+        use_cpu_cores()
+    except RuntimeError:  # JAX already started in this process: keep its devices
+        pass
+
+
 @app.command()
 def demo(
     out: str = typer.Option("neurodyn-demo", "--out", help="Folder for the figures."),
@@ -22,13 +32,14 @@ def demo(
     """Train a few small CTRNNs on the 3-bit flip-flop, print a summary, save figures."""
     from ._demo import run_demo
 
+    _use_cores()
     run_demo(out, tiny=tiny, console=console)
 
 
 @app.command()
 def sweep(
     spec: str = typer.Argument(..., help="The sweep spec, a TOML file with [task], [model], [train], [sweep]."),
-    out: str = typer.Option(..., "--out", help="The store to write (a directory, e.g. run.zarr)."),
+    out: str = typer.Option(..., "--out", help="The store to write: a directory (e.g. run.zarr) or an fsspec URL (e.g. s3://bucket/run.zarr)."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted or grown sweep."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing store."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show members, groups and memory; train nothing."),
@@ -40,12 +51,15 @@ def sweep(
     gpus_per_job: int = typer.Option(None, "--gpus-per-job", help="GPUs per job."),
     members_per_job: int = typer.Option(None, "--members-per-job", help="Pack whole regions into jobs of at most N members."),
     jobs: int = typer.Option(None, "--jobs", help="Split the regions into N jobs (instead of --members-per-job)."),
+    jobs_folder: str = typer.Option(None, "--jobs-folder", help="Folder for submitit's job files and logs (default: <out>/_jobs/logs; needed for a remote --out)."),
 ):
     """Train every network of a sweep, many at a time, into one store."""
     from .sweep import run_sweep
 
+    _use_cores()
     given = {"partition": partition, "time": int(time) if time and time.isdigit() else time,
-             "gpus_per_job": gpus_per_job, "members_per_job": members_per_job, "jobs": jobs}
+             "gpus_per_job": gpus_per_job, "members_per_job": members_per_job, "jobs": jobs,
+             "folder": jobs_folder}
     options = {k: v for k, v in given.items() if v is not None}
     with _clear_errors():
         result = run_sweep(

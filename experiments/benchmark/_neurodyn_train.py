@@ -18,7 +18,8 @@ import numpy as np
 
 from neurodyn.models import CTRNN
 from neurodyn.tasks import FlipFlop
-from neurodyn.train import TrainConfig, Trainer, run_chunk, run_chunk_vmapped
+from neurodyn.train import TrainConfig, Trainer, member_mesh, run_chunk, run_chunk_vmapped
+from neurodyn.train._members import shard_members
 
 N_BITS = 3
 TAU, DT = 1.0, 0.1  # dt / tau = 0.1, the leak the PyTorch references use
@@ -77,9 +78,24 @@ class Program:
     compiled: object
     trace_s: float
     compile_s: float
+    options: dict = dataclasses.field(default_factory=dict)
+
+    def __call__(self, state):
+        return self.compiled(self.trainer, state, **self.options)
 
 
-def compile_program(trainer: Trainer, state, *, vmapped: bool, fresh: bool = False) -> Program:
+def group_mesh(k: int, layout: str):
+    """What a sweep does with a group of K: with the default layout, members padded to a
+    multiple of the devices and split over all of them; "vmap" here means the layout
+    before member mapping existed (all members vmapped on one device)."""
+    if layout == "vmap":
+        return k, None
+    devices = jax.devices()
+    padded = -(-k // len(devices)) * len(devices)
+    return padded, member_mesh(devices)
+
+
+def compile_program(trainer: Trainer, state, *, vmapped: bool, fresh: bool = False, layout: str = "auto", mesh=None) -> Program:
     """Trace and compile one training call ahead of time.
 
     `fresh` clears JAX's in-process caches first: a second lowering of the same
@@ -88,12 +104,13 @@ def compile_program(trainer: Trainer, state, *, vmapped: bool, fresh: bool = Fal
     if fresh:
         jax.clear_caches()
     fn = run_chunk_vmapped if vmapped else run_chunk
+    options = {"layout": layout, "mesh": mesh} if vmapped else {}
     start = time.perf_counter()
-    lowered = fn.lower(trainer, state)
+    lowered = fn.lower(trainer, state, **options)
     traced = time.perf_counter()
     compiled = lowered.compile()
     done = time.perf_counter()
-    return Program(trainer, compiled, traced - start, done - traced)
+    return Program(trainer, compiled, traced - start, done - traced, options)
 
 
 class Programs:
@@ -121,14 +138,20 @@ class Programs:
             )
         return have[:n]
 
-    def group(self, hidden: int, k: int, program: Program | None = None) -> Program:
+    def group_state(self, hidden: int, k: int, layout: str = "auto"):
+        """The stacked (padded, sharded) initial state of a group of K, and its mesh."""
+        padded, mesh = group_mesh(k, layout)
+        return shard_members(stack(self.states(hidden, padded)), mesh), mesh
+
+    def group(self, hidden: int, k: int, program: Program | None = None, layout: str = "auto") -> Program:
         if program is not None:
-            self._groups[(hidden, k)] = program
-        if (hidden, k) not in self._groups:
-            self._groups[(hidden, k)] = compile_program(
-                self.trainer, stack(self.states(hidden, k)), vmapped=True
+            self._groups[(hidden, k, layout)] = program
+        if (hidden, k, layout) not in self._groups:
+            state, mesh = self.group_state(hidden, k, layout)
+            self._groups[(hidden, k, layout)] = compile_program(
+                self.trainer, state, vmapped=True, layout=layout, mesh=mesh
             )
-        return self._groups[(hidden, k)]
+        return self._groups[(hidden, k, layout)]
 
     def single(self, hidden: int) -> Program:
         if hidden not in self._singles:
@@ -141,25 +164,24 @@ class Programs:
 class GroupRun:
     """K members trained together: `calls` compiled calls per repeat."""
 
-    def __init__(self, programs: Programs, hidden: int, k: int, calls: int):
-        self.program = programs.group(hidden, k)
-        self.state = stack(programs.states(hidden, k))
+    def __init__(self, programs: Programs, hidden: int, k: int, calls: int, layout: str = "auto"):
+        self.program = programs.group(hidden, k, layout=layout)
+        self.state, _ = programs.group_state(hidden, k, layout)
+        self.k = k
         self.calls = calls
         self.loss = None
 
     def warmup(self):
-        p = self.program
-        jax.block_until_ready(p.compiled(p.trainer, self.state))
+        jax.block_until_ready(self.program(self.state))
 
     def __call__(self):
-        p = self.program
         for _ in range(self.calls):
-            self.state, logs = p.compiled(p.trainer, self.state)
+            self.state, logs = self.program(self.state)
         jax.block_until_ready((self.state, logs))
         self.loss = logs.loss
 
     def final_loss(self) -> float:
-        return float(np.mean(np.asarray(self.loss)[..., -1]))
+        return float(np.mean(np.asarray(self.loss)[: self.k, -1]))
 
 
 class SequentialRun:
@@ -172,14 +194,12 @@ class SequentialRun:
         self.losses = [np.nan] * n_networks
 
     def warmup(self):
-        p = self.program
-        jax.block_until_ready(p.compiled(p.trainer, self.states[0]))
+        jax.block_until_ready(self.program(self.states[0]))
 
     def __call__(self):
-        p = self.program
         for i, state in enumerate(self.states):
             for _ in range(self.calls):
-                state, logs = p.compiled(p.trainer, state)
+                state, logs = self.program(state)
                 # one host read per call, as `fit` reads each call's log
                 self.losses[i] = float(logs.loss[-1])
             self.states[i] = state

@@ -108,6 +108,60 @@ class AbstractRNN(eqx.Module):
         outputs = jax.vmap(self.readout)(states)
         return Trajectory(state=states, output=outputs)
 
+    def chunked_outputs(
+        self,
+        inputs: Float[Array, "time input"],
+        *,
+        chunk: int,
+        key: PRNGKeyArray | None = None,
+        state0: State | None = None,
+    ) -> tuple[Float[Array, "time output"], Float[Array, ""]]:
+        """The readout of one trial, light on memory when differentiated.
+
+        The same steps and noise as `__call__` (same key → same numbers), run as a scan
+        over chunks of `chunk` steps, each under `jax.checkpoint`: reverse-mode autodiff
+        keeps one state per chunk and recomputes a chunk's steps in the backward pass, so
+        memory grows like T / chunk + chunk instead of T. States are not kept; the sum of
+        squared rates (for the rate penalty) is accumulated instead. Steps left over
+        after the last whole chunk run as one more (shorter) chunk.
+
+        **Returns:** outputs `[time, output]` and Σ_t Σ_i rate_i(t)².
+        """
+        h = self.initial_state() if state0 is None else state0
+        n_time = inputs.shape[0]
+        keys = None if key is None else jr.split(key, n_time)
+
+        def body(h, xs):
+            u, k = xs
+            h = self.step(h, u, key=k)
+            r = self.rates(h)
+            return h, (self.readout(h), jnp.sum(r * r))
+
+        @jax.checkpoint
+        def run(h, xs):
+            h, (y, sq) = jax.lax.scan(body, h, xs)
+            return h, (y, jnp.sum(sq))
+
+        def split(x, n_whole):
+            if x is None:
+                return None, None
+            head = x[: n_whole * chunk].reshape(n_whole, chunk, *x.shape[1:])
+            return head, x[n_whole * chunk :]
+
+        n_whole = n_time // chunk
+        u_head, u_tail = split(inputs, n_whole)
+        k_head, k_tail = split(keys, n_whole)
+        outputs, total = [], 0.0
+        if n_whole:
+            h, (y, sq) = jax.lax.scan(run, h, (u_head, k_head))
+            outputs.append(y.reshape(n_whole * chunk, -1))
+            total = total + jnp.sum(sq)
+        if n_time - n_whole * chunk:
+            h, (y, sq) = run(h, (u_tail, k_tail))
+            outputs.append(y)
+            total = total + sq
+        return jnp.concatenate(outputs, axis=0), total
+
     def trainable(self):
         """A filter spec (pytree of bools) marking the leaves the optimiser may update."""
         spec = jax.tree_util.tree_map(eqx.is_inexact_array, self)

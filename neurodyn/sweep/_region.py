@@ -4,14 +4,14 @@ import dataclasses
 import math
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
 from .. import _faults, store
-from ..train import run_chunk_vmapped
+from ..train import member_mesh, run_chunk_vmapped
 from ..train._group import group_trainer, init_group, unstack
+from ..train._members import shard_members
 from ._datasets import param_fields
 from ._plan import BuiltMember, padded_size
 
@@ -25,17 +25,6 @@ class RegionResult:
     final_metric: np.ndarray
     converged: np.ndarray
     threshold: bool
-
-
-def _shard(tree, devices):
-    """Place every array with a leading member axis across `devices`."""
-    if devices is None or len(devices) <= 1:
-        return tree
-    mesh = jax.sharding.Mesh(np.asarray(devices), ("member",))
-    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("member"))
-    arrays, static = eqx.partition(tree, eqx.is_array)
-    arrays = jax.tree_util.tree_map(lambda x: jax.device_put(x, sharding), arrays)
-    return eqx.combine(arrays, static)
 
 
 def _history_template(k: int, n_steps: int, n_epochs: int):
@@ -96,11 +85,12 @@ def train_region(
         (states, history), meta = loaded
         calls_done = int(meta["calls_done"])
 
-    states = _shard(states, devices)
+    mesh = member_mesh(devices)
+    states = shard_members(states, mesh)
     for call in range(calls_done, n_calls):
         if bool(jnp.all(states.done | states.diverged)):
             break
-        states, logs = run_chunk_vmapped(trainer, states)
+        states, logs = run_chunk_vmapped(trainer, states, mesh=mesh)
         s0 = call * steps_per_call
         e0 = call * trainer.epochs_per_call
         n_s = min(steps_per_call, n_steps - s0)

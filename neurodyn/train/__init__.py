@@ -50,6 +50,10 @@ from ._losses import (
 from ._losses import (
     rate_penalty as rate_penalty,
 )
+from ._members import LAYOUTS as LAYOUTS
+from ._members import member_mesh as member_mesh
+from ._members import over_members as over_members
+from ._members import use_cpu_cores as use_cpu_cores
 from ._optim import make_optimizer as make_optimizer
 from ._trainer import Logs as Logs
 from ._trainer import Trainer as Trainer

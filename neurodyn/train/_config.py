@@ -30,6 +30,11 @@ class TrainConfig:
       matrix by default); `rate`: penalty on the mean squared firing rate.
     - `epochs_per_call`: epochs run inside one compiled call (fewer host round trips).
     - `noise`: draw process noise during training; None means "if the model has any".
+    - `bptt_chunk`: memory-light backpropagation through time. Each trial runs in
+      chunks of this many steps and the backward pass keeps only the state between
+      chunks, recomputing a chunk's steps when it reaches them: memory grows like
+      T / bptt_chunk + bptt_chunk instead of T (≈ 2√T with bptt_chunk ≈ √T), for about
+      one extra forward pass. None (default) keeps every step. Same gradients either way.
     """
 
     optimizer: str = "adam"
@@ -48,6 +53,7 @@ class TrainConfig:
     rate: float = 0.0
     epochs_per_call: int = 1
     noise: bool | None = None
+    bptt_chunk: int | None = None
 
     def __post_init__(self):
         owner = "TrainConfig"
@@ -58,6 +64,8 @@ class TrainConfig:
         for name in ("batch_size", "n_steps", "eval_every", "eval_batch_size", "epochs_per_call"):
             _checks.positive_int(owner, name, getattr(self, name))
         _checks.positive_int(owner, "patience", self.patience, minimum=0)
+        if self.bptt_chunk is not None:
+            _checks.positive_int(owner, "bptt_chunk", self.bptt_chunk)
         if self.loss_threshold is not None:
             _checks.in_range(owner, "loss_threshold", self.loss_threshold, low=0.0, low_open=True)
         for name in ("l1", "l2", "nuclear", "rate"):
@@ -94,5 +102,6 @@ class TrainConfig:
             self.eval_batch_size,
             self.loss_threshold is not None,
             self.epochs_per_call,
+            self.bptt_chunk,
             self.noise,
         )

@@ -11,6 +11,7 @@ from jaxtyping import PRNGKeyArray
 from ..models import AbstractRNN
 from ..tasks import AbstractTask
 from ._config import TrainConfig
+from ._members import over_members
 from ._trainer import Logs, Trainer, TrainState
 
 #: How many times each compiled entry point has been traced (tests count recompilations).
@@ -25,10 +26,17 @@ def run_chunk(trainer: Trainer, state: TrainState) -> tuple[TrainState, Logs]:
 
 
 @eqx.filter_jit
-def run_chunk_vmapped(trainer: Trainer, states: TrainState) -> tuple[TrainState, Logs]:
-    """`trainer.run` vmapped over a leading member axis of `states`."""
+def run_chunk_vmapped(
+    trainer: Trainer, states: TrainState, *, layout: str = "auto", mesh=None
+) -> tuple[TrainState, Logs]:
+    """`trainer.run` for every member of `states` (a leading member axis), in one program.
+
+    `layout` ("auto", "vmap" or "map") says how members share a device and `mesh` (a
+    one-axis "member" mesh, see `member_mesh`) splits them over devices; see
+    `neurodyn.train.over_members`.
+    """
     TRACE_COUNTS["vmapped"] += 1
-    return eqx.filter_vmap(trainer.run)(states)
+    return over_members(trainer.run, states, layout=layout, mesh=mesh)
 
 
 @dataclasses.dataclass

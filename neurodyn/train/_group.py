@@ -13,6 +13,7 @@ from ..models import AbstractRNN
 from ..tasks import AbstractTask
 from ._config import TrainConfig
 from ._fit import History, model_has_noise, run_chunk_vmapped
+from ._members import check_layout, member_mesh, shard_members
 from ._trainer import Logs, Trainer, TrainState
 
 
@@ -68,6 +69,8 @@ def fit_group(
     keys,
     progress: bool | Callable[[GroupProgress], None] = False,
     curriculum=None,
+    layout: str = "auto",
+    devices=None,
 ) -> tuple[list[AbstractRNN], list[History]]:
     """Train several networks at once in one vmapped, jitted program.
 
@@ -82,14 +85,30 @@ def fit_group(
     - `progress`: True for a progress bar, or a callable receiving a `GroupProgress`.
     - `curriculum`: one `AbstractCurriculum` for the group; each member advances on
       its own schedule.
+    - `layout`: how members share a device: "auto", "vmap" or "map" (see
+      `neurodyn.train.over_members`).
+    - `devices`: a list of devices to split the members over (padded with copies of
+      the last member to a multiple of their number); default all of `jax.devices()`.
+      On a CPU-only machine, `neurodyn.use_cpu_cores()` makes every core a device.
 
     **Returns:** the trained models and one `History` each.
     """
+    check_layout(layout)
     n = len(models)
     tasks = list(tasks) if isinstance(tasks, (list, tuple)) else [tasks] * n
     configs = list(configs) if isinstance(configs, (list, tuple)) else [configs] * n
+    keys = list(keys)
+    if not (len(tasks) == len(configs) == len(keys) == n):
+        raise ValueError(
+            f"fit_group: {n} models but {len(tasks)} tasks, {len(configs)} configs and "
+            f"{len(keys)} keys; pass one of each per member (or one task / config for all)."
+        )
+    devices = jax.devices() if devices is None else list(devices)
+    k = -(-n // len(devices)) * len(devices)  # members padded to a multiple of the devices
+    pad = lambda xs: list(xs) + [xs[-1]] * (k - n)  # noqa: E731
     trainer = group_trainer(configs, models, curriculum=curriculum)
-    states = init_group(trainer, models, tasks, configs, keys)
+    mesh = member_mesh(devices)
+    states = shard_members(init_group(trainer, pad(models), pad(tasks), pad(configs), pad(keys)), mesh)
     config = configs[0]
     n_epochs = max(c.n_epochs for c in configs)
     n_calls = math.ceil(n_epochs / trainer.epochs_per_call)
@@ -100,14 +119,14 @@ def fit_group(
 
         bar = _progress(True, n_calls * config.eval_every * trainer.epochs_per_call)
     for _ in range(n_calls):
-        states, log = run_chunk_vmapped(trainer, states)
+        states, log = run_chunk_vmapped(trainer, states, layout=layout, mesh=mesh)
         logs.append(jax.device_get(log))
         finished = np.asarray(states.done) | np.asarray(states.diverged)
         info = GroupProgress(
-            steps=np.asarray(states.step),
-            done=np.asarray(states.done),
-            diverged=np.asarray(states.diverged),
-            last_loss=np.asarray(log.loss[:, -1]),
+            steps=np.asarray(states.step)[:n],
+            done=np.asarray(states.done)[:n],
+            diverged=np.asarray(states.diverged)[:n],
+            last_loss=np.asarray(log.loss[:n, -1]),
         )
         if callable(progress):
             progress(info)
@@ -117,7 +136,7 @@ def fit_group(
             break
     if bar is not None:
         bar[0].stop()
-    histories = histories_from_logs(logs, states, config)
+    histories = histories_from_logs(logs, states, config)[:n]
     return [s.model for s in unstack(states, n)], histories
 
 

@@ -77,6 +77,7 @@ class Trainer(eqx.Module):
     active_penalties: tuple[str, ...] = eqx.field(static=True)
     noise: bool = eqx.field(static=True)
     curriculum: object = eqx.field(static=True)
+    bptt_chunk: int | None = eqx.field(static=True)
 
     def __init__(
         self,
@@ -98,6 +99,7 @@ class Trainer(eqx.Module):
             penalties = tuple(k for k, v in config.penalties().items() if v != 0)
         self.active_penalties = tuple(penalties)
         self.noise = bool(noise if config.noise is None else config.noise)
+        self.bptt_chunk = config.bptt_chunk
         # A curriculum (see `neurodyn.train.AbstractCurriculum`) is static: its numbers live
         # in `TrainState.curriculum`, so members advance on their own schedules.
         self.curriculum = curriculum
@@ -161,11 +163,27 @@ class Trainer(eqx.Module):
     def batch_metric(self, task: AbstractTask, outputs, trials: Trial):
         return jnp.mean(jax.vmap(task.metric)(outputs, trials))
 
+    def light_forward(self, model: AbstractRNN, trials: Trial, *, key: PRNGKeyArray | None):
+        """Outputs and the mean squared rate of a batch, with chunked rematerialisation
+        (`TrainConfig.bptt_chunk`); the same numbers as `forward`."""
+        run = lambda x, k: model.chunked_outputs(x, chunk=self.bptt_chunk, key=k)  # noqa: E731
+        if self.noise and key is not None:
+            keys = jr.split(key, trials.inputs.shape[0])
+            outputs, sq = jax.vmap(run)(trials.inputs, keys)
+        else:
+            outputs, sq = jax.vmap(lambda x: run(x, None))(trials.inputs)
+        n_time = trials.inputs.shape[1]
+        return outputs, jnp.sum(sq) / (trials.inputs.shape[0] * n_time * model.hidden_size)
+
     def objective(self, params, static, state: TrainState, trials: Trial, key: PRNGKeyArray):
         model = eqx.combine(params, static)
         noise_key, loss_key = jr.split(key)
-        traj = self.forward(model, trials, key=noise_key)
-        loss = self.data_loss(state.task, traj.output, trials, key=loss_key)
+        if self.bptt_chunk is None:
+            traj = self.forward(model, trials, key=noise_key)
+            outputs = traj.output
+        else:
+            outputs, mean_sq_rate = self.light_forward(model, trials, key=noise_key)
+        loss = self.data_loss(state.task, outputs, trials, key=loss_key)
         total = loss
         if self.active_penalties:
             weights = model.penalised_weights()
@@ -177,9 +195,11 @@ class Trainer(eqx.Module):
             if "nuclear" in pen:
                 total = total + pen["nuclear"] * _losses.nuclear_penalty(weights)
             if "rate" in pen:
-                rates = jax.vmap(jax.vmap(model.rates))(traj.state)
-                total = total + pen["rate"] * _losses.rate_penalty(rates)
-        return total, (loss, traj.output)
+                if self.bptt_chunk is None:
+                    rates = jax.vmap(jax.vmap(model.rates))(traj.state)
+                    mean_sq_rate = _losses.rate_penalty(rates)
+                total = total + pen["rate"] * mean_sq_rate
+        return total, (loss, outputs)
 
     def step(self, state: TrainState) -> tuple[TrainState, tuple]:
         """One optimiser step; a member that is done or diverged is left unchanged."""

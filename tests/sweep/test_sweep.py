@@ -132,10 +132,10 @@ SHARDED = textwrap.dedent(
     import jax, numpy as np
     import neurodyn
     from neurodyn import store
-    from neurodyn.sweep._region import _shard
     from neurodyn.sweep._plan import build_member
     from neurodyn.train._group import group_trainer, init_group
-    from neurodyn.train import run_chunk_vmapped
+    from neurodyn.train import member_mesh, run_chunk_vmapped
+    from neurodyn.train._members import shard_members
 
     spec = json.loads(sys.argv[1])
     assert len(jax.devices()) == 4, jax.devices()
@@ -144,7 +144,8 @@ SHARDED = textwrap.dedent(
     built = built + built[-2:]  # 6 members padded to 8, as the sweep pads them
     trainer = group_trainer([b.config for b in built], [b.model for b in built])
     states = init_group(trainer, [b.model for b in built], [b.task for b in built], [b.config for b in built], [b.train_key for b in built])
-    states, _ = run_chunk_vmapped(trainer, _shard(states, jax.devices()))
+    mesh = member_mesh(jax.devices())
+    states, _ = run_chunk_vmapped(trainer, shard_members(states, mesh), mesh=mesh)
     w = states.model.W_rec
     shards = {s.device for s in w.addressable_shards}
     print("DEVICES", len(w.sharding.device_set), len(shards), w.addressable_shards[0].data.shape[0])

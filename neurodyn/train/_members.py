@@ -1,0 +1,150 @@
+"""How the members of a group share the machine inside one compiled program.
+
+A group's step is one function of one member's state. Its members are laid out in one
+of two ways:
+
+- `"vmap"`: every member at once; each matmul becomes one batched matmul
+  `[member, batch, H] @ [member, H, H]`. Accelerators are built for this.
+- `"map"`: members one after another inside the program (`jax.lax.map`); each matmul
+  stays a plain `[batch, H] @ [H, H]`. The XLA CPU backend runs plain matmuls at its
+  dense rate but batched ones at about half of it (experiments/benchmark/results.md,
+  "The recurrence's matmul chain alone"), so this is the CPU's layout.
+
+`"auto"` picks `"map"` on CPUs and `"vmap"` elsewhere. Across several devices the
+member axis is split with `shard_map`, and each device lays out its own members as
+above. On a CPU, `neurodyn.use_cpu_cores()` exposes each core as a device, so a sweep's
+members run on all cores at once instead of one core running everything (XLA CPU does
+not split a matmul of a training step's size over threads).
+"""
+
+import os
+
+import equinox as eqx
+import jax
+import numpy as np
+
+LAYOUTS = ("auto", "vmap", "map")
+
+
+def check_layout(layout: str) -> str:
+    if layout not in LAYOUTS:
+        raise ValueError(
+            f"member layout {layout!r} is not one of {LAYOUTS}: 'vmap' runs all members as "
+            "one batched program, 'map' one after another inside it, 'auto' picks 'map' on "
+            "CPUs and 'vmap' on accelerators."
+        )
+    return layout
+
+
+def resolve_layout(layout: str, mesh: jax.sharding.Mesh | None = None) -> str:
+    """`"auto"` → `"map"` if the devices that run the group are CPUs, else `"vmap"`."""
+    check_layout(layout)
+    if layout != "auto":
+        return layout
+    platform = mesh.devices.flat[0].platform if mesh is not None else jax.default_backend()
+    return "map" if platform == "cpu" else "vmap"
+
+
+def _map(fn, tree):
+    """`fn` over the leading axis of `tree`'s arrays, one member after another."""
+    arrays, static = eqx.partition(tree, eqx.is_array)
+    out_static = []
+
+    def one(a):
+        out_arrays, out_rest = eqx.partition(fn(eqx.combine(a, static)), eqx.is_array)
+        out_static.append(out_rest)
+        return out_arrays
+
+    out = jax.lax.map(one, arrays)
+    return eqx.combine(out, out_static[0])
+
+
+def over_members(fn, tree, *, layout: str = "auto", mesh: jax.sharding.Mesh | None = None):
+    """Apply the one-member function `fn` to every member of `tree` (leading axis).
+
+    **Arguments:**
+
+    - `fn`: one member's state → one member's result (a pytree; its arrays gain the
+      member axis).
+    - `tree`: stacked states, every array with a leading `member` axis (divisible by the
+      number of devices of `mesh`).
+    - `layout`: `"auto"`, `"vmap"` or `"map"` (see the module docstring).
+    - `mesh`: a one-axis mesh named `"member"` to split members over its devices; None
+      runs everything where `tree` lives.
+    """
+    local = layout if layout != "auto" else resolve_layout(layout, mesh)
+    run = (lambda t: eqx.filter_vmap(fn)(t)) if local == "vmap" else (lambda t: _map(fn, t))
+    if mesh is None or mesh.devices.size <= 1:
+        return run(tree)
+    arrays, static = eqx.partition(tree, eqx.is_array)
+    out_static = []
+
+    def shard(a):
+        out_arrays, out_rest = eqx.partition(run(eqx.combine(a, static)), eqx.is_array)
+        out_static.append(out_rest)
+        return out_arrays
+
+    spec = jax.sharding.PartitionSpec("member")
+    out = jax.shard_map(shard, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)(arrays)
+    return eqx.combine(out, out_static[0])
+
+
+def member_mesh(devices) -> jax.sharding.Mesh | None:
+    """A one-axis `"member"` mesh over `devices`; None for one device or none given."""
+    if devices is None or len(devices) <= 1:
+        return None
+    return jax.sharding.Mesh(np.asarray(devices), ("member",))
+
+
+def shard_members(tree, mesh: jax.sharding.Mesh | None):
+    """Place every array of `tree` (leading member axis) split over `mesh`'s devices."""
+    if mesh is None:
+        return tree
+    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("member"))
+    arrays, static = eqx.partition(tree, eqx.is_array)
+    arrays = jax.tree_util.tree_map(lambda x: jax.device_put(x, sharding), arrays)
+    return eqx.combine(arrays, static)
+
+
+def cpu_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def use_cpu_cores(n: int | None = None) -> int:
+    """Expose `n` CPU cores (default: all this process may use) as `n` JAX CPU devices.
+
+    A sweep shards each group's members over all devices, so on a CPU-only machine this
+    trains members on every core at once; it is what `neurodyn sweep` and `neurodyn demo`
+    do. Call it right after `import neurodyn`, before any JAX computation (JAX fixes
+    its devices when it first runs something). Accelerators are unaffected.
+
+    **Returns:** the number of CPU devices now configured.
+
+    **Raises:** `RuntimeError` if JAX has already started and has a different number of
+    CPU devices; `ValueError` for `n < 1`.
+    """
+    if n is None:
+        n = cpu_cores()
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"use_cpu_cores: n must be a positive integer (a number of cores), got {n!r}.")
+    n = int(n)
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" in flags:
+        # An explicit XLA flag wins; report what it set.
+        return len(jax.devices("cpu"))
+    try:
+        jax.config.update("jax_num_cpu_devices", n)
+    except RuntimeError:
+        have = len(jax.devices("cpu"))
+        if have != n:
+            raise RuntimeError(
+                f"use_cpu_cores({n}): JAX has already started with {have} CPU device(s). Call "
+                "neurodyn.use_cpu_cores() right after importing neurodyn, before any JAX "
+                "computation, or set XLA_FLAGS=--xla_force_host_platform_device_count="
+                f"{n} before starting Python."
+            ) from None
+    return n
