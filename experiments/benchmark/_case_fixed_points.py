@@ -42,7 +42,7 @@ def prepare(programs, settings: dict, path) -> dict:
     state = program.trainer.init(make_model(hidden, key=kmodel), programs.task, config, key=ktrain)
     calls = max(1, settings["train_steps"] // programs.steps_per_call)
     for _ in range(calls):
-        state, logs = program.compiled(program.trainer, state)
+        state, logs = program(state)
     loss = float(np.mean(np.asarray(logs.loss)))
     model = state.model
     trials = programs.task.sample_batch(64, key=ktest)

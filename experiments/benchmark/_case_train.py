@@ -2,13 +2,16 @@
 
 import math
 
-from _neurodyn_train import GroupRun, Programs, SequentialRun, compile_program, stack
+from _neurodyn_train import GroupRun, Programs, SequentialRun, compile_program
 from _results import Results, interleaved
 from _roofline import chain_rate, matmul_rate, step_flops
 
 RATE = "network-steps/s"
 METHODS = {
-    "neurodyn_group": "neurodyn, K members in one compiled program",
+    "neurodyn_group": "neurodyn, K members in one compiled program, as a sweep runs them (on a CPU: "
+    "members split over one device per core, one after another on each)",
+    "neurodyn_group_vmap": "neurodyn, K members vmapped on one device (batched matmuls; the "
+    "accelerator layout, and the CPU layout before member mapping)",
     "neurodyn_sequential": "neurodyn, one network after another",
     "torch_leaky_loop": "PyTorch hand-written leaky loop, one after another",
     "torch_nn_rnn": "PyTorch torch.nn.RNN, one after another",
@@ -22,12 +25,13 @@ def run_compile(results: Results, programs: Programs, sz: dict, repeats: int) ->
     ks = sz["compile_K"]
     # Build every state first: clearing the caches below also drops the small compiled
     # operations that building states uses.
-    stacked = {k: stack(programs.states(hidden, k)) for k in ks}
+    stacked = {k: programs.group_state(hidden, k) for k in ks}
     programs.single(hidden)  # warm-up: the process's first compilation
     for k in ks:
         traces, compiles, program = [], [], None
         for _ in range(repeats):
-            program = compile_program(programs.trainer, stacked[k], vmapped=True, fresh=True)
+            state, mesh = stacked[k]
+            program = compile_program(programs.trainer, state, vmapped=True, fresh=True, mesh=mesh)
             traces.append(program.trace_s)
             compiles.append(program.compile_s)
         programs.group(hidden, k, program)
@@ -98,6 +102,7 @@ def run_throughput(results: Results, programs: Programs, sz: dict, repeats: int,
         n_seq = min(k, sz["seq_cap"])
         runs = {
             "neurodyn_group": (GroupRun(programs, hidden, k, calls), k),
+            "neurodyn_group_vmap": (GroupRun(programs, hidden, k, calls, layout="vmap"), k),
             "neurodyn_sequential": (SequentialRun(programs, hidden, n_seq, calls), n_seq),
         }
         if torch_refs is not None and not only:

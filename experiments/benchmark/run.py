@@ -131,6 +131,11 @@ def main(argv=None) -> int:
 
     import jax
 
+    import neurodyn
+
+    # As `neurodyn sweep` does: on a CPU-only machine every core is a JAX device and a
+    # group's members are split over them.
+    neurodyn.use_cpu_cores()
     if args.compile_cache:
         jax.config.update("jax_compilation_cache_dir", args.compile_cache)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
