@@ -40,6 +40,7 @@ TRAIN_KEYS = (
     "rate",
     "epochs_per_call",
     "noise",
+    "bptt_chunk",
     "curriculum",
     "curriculum_start_n",
     "curriculum_n_cap",
@@ -350,7 +351,7 @@ def train_config(train: dict):
     optimizer = train.pop("optimizer", "adam")
     known_options = set(OPTIMIZERS.get(optimizer).params) - {"learning_rate"}
     options = {k: train.pop(k) for k in list(train) if k in known_options}
-    ints = ("batch_size", "n_steps", "eval_every", "eval_batch_size", "patience", "epochs_per_call")
+    ints = ("batch_size", "n_steps", "eval_every", "eval_batch_size", "patience", "epochs_per_call", "bptt_chunk")
     for k in ints:
         if k in train and isinstance(train[k], float) and train[k].is_integer():
             train[k] = int(train[k])

@@ -9,13 +9,12 @@ attributes; the parent that submitted it does.
 """
 
 import dataclasses
-import pathlib
 
 import jax
 
 from .. import _faults, store
 from ..store._files import atomic_write_json, now_iso, owner, read_json
-from ..store._layout import local_root
+from ..store._layout import store_root
 from ._plan import Group, build_member
 
 JOBS_DIR = "_jobs"
@@ -48,13 +47,13 @@ class JobTask:
         return [f"{g.name}/{store.region_name(slice(*r))}" for g in self.groups for r in g.regions]
 
 
-def side_file(path, job: str) -> pathlib.Path:
-    return local_root(path) / JOBS_DIR / f"{job}.json"
+def side_file(path, job: str):
+    return store_root(path) / JOBS_DIR / f"{job}.json"
 
 
 def read_side_files(path) -> list[dict]:
     """Every job side file of a store, oldest submission first."""
-    directory = local_root(path) / JOBS_DIR
+    directory = store_root(path) / JOBS_DIR
     if not directory.is_dir():
         return []
     return [read_json(p) for p in sorted(directory.glob("*.json"))]
@@ -62,9 +61,14 @@ def read_side_files(path) -> list[dict]:
 
 def run_job(task: JobTask) -> dict:
     """Train the regions of `task` into its store; return (and store) the job's report."""
+    from ..train import use_cpu_cores
     from ._region import train_region
     from ._run import _devices, _eval_trials, _status, snapshot_steps
 
+    try:  # a job is its own process: on a CPU-only node, one device per allotted core
+        use_cpu_cores()
+    except RuntimeError:  # JAX already started here (e.g. the job runs in the parent)
+        pass
     devices = _devices(task.devices)
     report = {**owner(), "job": task.name, "regions": task.region_names(), "finished": [], "statuses": {}, "state": "running"}
     atomic_write_json(side_file(task.path, task.name), report)

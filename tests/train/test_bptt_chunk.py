@@ -76,3 +76,26 @@ def test_bptt_chunk_memory_grows_like_sqrt_t():
 def test_bptt_chunk_must_be_a_positive_integer():
     with pytest.raises(ValueError, match="bptt_chunk"):
         TrainConfig(bptt_chunk=0)
+
+
+def test_a_sweep_spec_sets_bptt_chunk_and_trains_the_same(tmp_path):
+    import neurodyn
+    from neurodyn import store
+
+    spec = {
+        "task": {"name": "flipflop", "n_bits": 2, "n_time": 10},
+        "model": {"name": "ctrnn", "hidden_size": 6, "dt": 0.2},
+        "train": {"learning_rate": 1e-2, "n_steps": 4, "eval_every": 2, "batch_size": 4, "eval_batch_size": 4},
+        "sweep": {"seeds": 2, "trajectories": 2},
+    }
+    neurodyn.run_sweep(spec, tmp_path / "plain.zarr", progress=False)
+    spec["train"]["bptt_chunk"] = 3.0  # TOML-style float for an integer key
+    neurodyn.run_sweep(spec, tmp_path / "light.zarr", progress=False)
+    a = store.read_group(tmp_path / "plain.zarr", "g0").load()
+    b = store.read_group(tmp_path / "light.zarr", "g0").load()
+    np.testing.assert_allclose(a["loss"].values, b["loss"].values, rtol=1e-5)
+    np.testing.assert_allclose(a["final_W_rec"].values, b["final_W_rec"].values, rtol=1e-4, atol=1e-6)
+    spec["train"]["bptt_chunk"] = -1
+    with pytest.raises(ValueError, match="bptt_chunk"):
+        neurodyn.run_sweep(spec, tmp_path / "bad.zarr", progress=False)
+    assert not (tmp_path / "bad.zarr").exists()
