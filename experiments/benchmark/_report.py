@@ -160,7 +160,7 @@ def render(doc: dict, command: str) -> str:
         any_fig = next(figs[n] for n in figs if n.startswith("memory/"))["params"]
         lines += [
             f"K = {any_fig['K']}, H = {any_fig['hidden']}, batch {any_fig['batch']}; growth = peak RSS − RSS "
-            "before the first call (MB); `checkpointed` = jax.checkpoint around chunks of ≈√T steps (harness-side).",
+            "before the first call (MB); `checkpointed` = `TrainConfig(bptt_chunk=k)` with k the largest divisor of T up to √T (the backward pass keeps one state per chunk).",
             "",
         ]
         rows = []
