@@ -25,6 +25,7 @@ from ._regions import done_regions as done_regions
 from ._regions import is_done as is_done
 from ._regions import mark_done as mark_done
 from ._regions import write_region as write_region
+from ._remote import RemotePath as RemotePath
 from ._store import MIGRATIONS as MIGRATIONS
 from ._store import Store as Store
 from ._store import create_store as create_store

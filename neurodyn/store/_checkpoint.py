@@ -8,16 +8,20 @@ fsynced and `os.replace`d, so a kill at any moment leaves the previous checkpoin
 new one. A temporary file left by a kill is ignored by `load_checkpoint` and deleted by
 the next `save_checkpoint`.
 
+Behind an fsspec URL the file is assembled in memory and written whole by
+`atomic_write_bytes` (one PUT on object stores, which publish it only once complete; a
+temporary key moved into place and verified elsewhere), with the same guarantee: the
+previous checkpoint or the new one, never a mix.
+
 Only array leaves (and Python numbers) are saved; everything else in the pytree
 (functions, static fields) comes from the `like` template at load time, which must have
 the same structure, shapes and dtypes.
 """
 
+import io
 import json
 import os
-import shutil
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import jax
@@ -27,8 +31,9 @@ import numpy as np
 
 from .._faults import crash_point
 from ._encoding import jsonable
-from ._files import fsync_dir, remove_partials, temp_name
-from ._layout import StorePath, checkpoint_dir, local_root
+from ._files import atomic_write_bytes, fsync_dir, read_bytes, remove_partials, rmtree, temp_name
+from ._layout import Root, StorePath, checkpoint_dir, store_root
+from ._remote import RemotePath
 
 FILE = "checkpoint.npz"
 _MANIFEST, _META = "__manifest__", "__meta__"
@@ -85,7 +90,7 @@ def save_checkpoint(
 
     Replaces the previous checkpoint of the region atomically.
     """
-    directory = checkpoint_dir(local_root(store_path), group, region)
+    directory = checkpoint_dir(store_root(store_path), group, region)
     directory.mkdir(parents=True, exist_ok=True)
     remove_partials(directory)
     flat, _ = jax.tree_util.tree_flatten_with_path(state)
@@ -100,6 +105,12 @@ def save_checkpoint(
     arrays[_MANIFEST] = np.array(json.dumps(manifest))
     arrays[_META] = np.array(json.dumps(jsonable(dict(meta or {}), "meta")))
     target = directory / FILE
+    if isinstance(target, RemotePath):
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        crash_point("checkpoint_write")
+        atomic_write_bytes(target, buffer.getvalue())
+        return
     tmp = temp_name(target)
     try:
         with open(tmp, "wb") as f:
@@ -114,8 +125,14 @@ def save_checkpoint(
     fsync_dir(directory)
 
 
-def _checkpoint_file(store_path: StorePath, group: str, region: str) -> Path:
-    return checkpoint_dir(local_root(store_path), group, region) / FILE
+def _checkpoint_file(store_path: StorePath, group: str, region: str) -> Root:
+    return checkpoint_dir(store_root(store_path), group, region) / FILE
+
+
+def _open_npz(path: Root):
+    if isinstance(path, RemotePath):
+        return np.load(io.BytesIO(read_bytes(path)), allow_pickle=False)
+    return np.load(path, allow_pickle=False)
 
 
 def read_checkpoint_meta(store_path: StorePath, group: str, region: str) -> dict[str, Any] | None:
@@ -123,7 +140,7 @@ def read_checkpoint_meta(store_path: StorePath, group: str, region: str) -> dict
     path = _checkpoint_file(store_path, group, region)
     if not path.is_file():
         return None
-    with np.load(path, allow_pickle=False) as z:
+    with _open_npz(path) as z:
         return json.loads(str(z[_META]))
 
 
@@ -172,7 +189,7 @@ def load_checkpoint(
     if not path.is_file():
         return None
     like_flat, treedef = jax.tree_util.tree_flatten_with_path(like)
-    with np.load(path, allow_pickle=False) as z:
+    with _open_npz(path) as z:
         manifest = json.loads(str(z[_MANIFEST]))
         meta = json.loads(str(z[_META]))
         saved = [e["path"] for e in manifest]
@@ -196,4 +213,4 @@ def load_checkpoint(
 
 def remove_checkpoint(store_path: StorePath, group: str, region: str) -> None:
     """Delete a region's checkpoint (e.g. once the region is marked done)."""
-    shutil.rmtree(checkpoint_dir(local_root(store_path), group, region), ignore_errors=True)
+    rmtree(checkpoint_dir(store_root(store_path), group, region))

@@ -6,16 +6,25 @@ chunk. It does not fsync, and a process killed mid-write leaves the `.partial` f
 behind (harmless: nothing reads it). Our own files follow the same rule: write a
 temporary file in the same directory, flush and fsync it, `os.replace` it onto the
 target, fsync the directory.
+
+A store behind an fsspec URL hands these helpers a `RemotePath` instead of a `Path`;
+they then follow the rules of `_remote.py` (one whole-object write on object stores,
+a temporary key moved into place and verified elsewhere). Local paths take exactly the
+`os` route above.
 """
 
 import datetime
 import json
 import os
+import shutil
 import socket
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+from . import _remote
+from ._remote import RemotePath
 
 PARTIAL = ".partial"
 
@@ -50,8 +59,11 @@ def write_temp(path: Path, data: bytes) -> Path:
     return tmp
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path | RemotePath, data: bytes) -> None:
     """Replace `path` by `data` so that readers see the old or the new file, never a mix."""
+    if isinstance(path, RemotePath):
+        _remote.write_bytes(path, data)
+        return
     tmp = write_temp(path, data)
     try:
         os.replace(tmp, path)
@@ -65,17 +77,40 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, indent=1, sort_keys=True).encode()
 
 
-def atomic_write_json(path: Path, value: Any) -> None:
+def atomic_write_json(path: Path | RemotePath, value: Any) -> None:
     atomic_write_bytes(path, dumps(value))
 
 
-def read_json(path: Path) -> Any:
+def read_bytes(path: Path | RemotePath) -> bytes:
+    if isinstance(path, RemotePath):
+        return path.read_bytes()
     with open(path, "rb") as f:
-        return json.loads(f.read())
+        return f.read()
 
 
-def remove_partials(directory: Path, *, older_than_s: float = 0.0) -> None:
+def read_json(path: Path | RemotePath) -> Any:
+    return json.loads(read_bytes(path))
+
+
+def exists(path: Path | RemotePath) -> bool:
+    """Whether anything (a file, a directory, a dangling link) is at `path`."""
+    if isinstance(path, RemotePath):
+        return path.exists()
+    return os.path.lexists(path)
+
+
+def rmtree(path: Path | RemotePath) -> None:
+    """Delete a directory tree; nothing if it is absent."""
+    if isinstance(path, RemotePath):
+        _remote.rmtree(path)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_partials(directory: Path | RemotePath, *, older_than_s: float = 0.0) -> None:
     """Delete `*.partial` files a killed writer left in `directory`."""
+    if isinstance(directory, RemotePath) and directory.object_store:
+        return  # whole-object writes leave no temporary files there
     if not directory.is_dir():
         return
     now = time.time()

@@ -1,12 +1,10 @@
 """Datasets inside a store: created at full size, replaced whole, grown, read lazily."""
 
-from pathlib import Path
-
 import xarray as xr
 import zarr
 
 from ._encoding import member_chunks, placeholders, prepare
-from ._layout import MEMBER_DIM, StorePath, group_path, local_root, unknown_group
+from ._layout import MEMBER_DIM, Root, StorePath, group_path, store_root, unknown_group
 from ._staging import swap_in
 
 
@@ -27,7 +25,7 @@ def create_group(store_path: StorePath, group: str, template: xr.Dataset) -> Non
     now; member-dimensioned data variables are created unwritten (NaN, -1, False, ""),
     one member per chunk, and read as their fill value until a region is written.
     """
-    root = local_root(store_path)
+    root = store_root(store_path)
     path = group_path(group)
     if group_exists(root, path):
         raise FileExistsError(
@@ -46,7 +44,7 @@ def create_group(store_path: StorePath, group: str, template: xr.Dataset) -> Non
     )
 
 
-def group_exists(root: Path, group: str) -> bool:
+def group_exists(root: Root, group: str) -> bool:
     return (root / group_path(group) / "zarr.json").is_file()
 
 
@@ -57,7 +55,7 @@ def append_members(store_path: StorePath, group: str, template: xr.Dataset) -> N
     are positions `n_old ... n_old + template.sizes["member"] - 1`. Variables without a
     `member` dimension are already stored and are not rewritten. Coordinator only.
     """
-    root = local_root(store_path)
+    root = store_root(store_path)
     if not group_exists(root, group):
         raise unknown_group(root, group)
     _check_member_dim(group, template)
@@ -91,7 +89,7 @@ def write_dataset(
     The new group is written beside the old one and swapped in by renames, so readers
     that open it see either version whole.
     """
-    root = local_root(store_path)
+    root = store_root(store_path)
     path = group_path(group)
     if not (root / "zarr.json").is_file():
         raise FileNotFoundError(f"No neurodyn store at {str(root)!r}; create it first.")
@@ -129,7 +127,7 @@ def read_group(
     Safe while a sweep writes the store: members not yet written read as NaN (-1 for
     integers, False for booleans).
     """
-    root = local_root(store_path)
+    root = store_root(store_path)
     if not group_exists(root, group):
         raise unknown_group(root, group)
     return xr.open_zarr(
@@ -137,7 +135,7 @@ def read_group(
     )
 
 
-def member_count(root: Path, group: str) -> int:
+def member_count(root: Root, group: str) -> int:
     """Length of the `member` dimension of a stored group (from metadata only)."""
     node = zarr.open_group(str(root), path=group_path(group), mode="r")
     for _, array in node.arrays():

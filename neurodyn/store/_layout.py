@@ -22,10 +22,12 @@ of a Zarr hierarchy" only when someone walks the whole root (`xr.open_datatree`)
 `group` arguments name a group under `groups/` ("g0"), or give a path from the root
 when they contain a slash ("analyses/fixed_points"); bookkeeping follows the same path.
 
-Every path goes through `local_root`, the one place that turns what a user passed into a
-filesystem location. Only local paths (and `file://` URLs) are supported now; fsspec
-URLs (issue 10) will enter here, with the small-file helpers of `_files.py` as the other
-seam to swap.
+Every path goes through `store_root`, the one place that turns what a user passed into a
+location: a local path or a `file://` URL becomes a `pathlib.Path` (handled with plain
+`os` calls, exactly as before fsspec URLs were accepted), any other fsspec URL
+(`s3://bucket/run.zarr`, `memory://tests/run.zarr`) a `RemotePath` (see `_remote.py` for
+what atomicity means there). The small-file helpers of `_files.py` do the rest of the
+dispatch.
 """
 
 import os
@@ -33,6 +35,8 @@ import re
 from pathlib import Path
 
 from neurodyn._checks import closest
+
+from ._remote import RemotePath
 
 ROOT_ATTR = "neurodyn"
 MEMBERS = "members"
@@ -47,22 +51,57 @@ MEMBER_DIM = "member"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
-StorePath = str | os.PathLike
+StorePath = str | os.PathLike | RemotePath
+Root = Path | RemotePath
 
 
-def local_root(path: StorePath) -> Path:
-    """The local directory of a store given as a path or a `file://` URL."""
+def store_root(path: StorePath) -> Root:
+    """Where a store lives: a local `Path` for a path or a `file://` URL, a `RemotePath`
+    for any other fsspec URL (`s3://…`, `gs://…`, `memory://…`).
+
+    **Raises:** ValueError naming the path and the fix when fsspec does not know the
+    protocol, or knows it but its implementation is not installed.
+    """
+    if isinstance(path, RemotePath):
+        return path
     text = os.fspath(path)
-    if "://" in text:
-        scheme = text.split("://", 1)[0]
-        if scheme != "file":
-            raise NotImplementedError(
-                f"Store path {text!r} uses the {scheme!r} protocol; only local paths and "
-                "file:// URLs are supported so far (remote fsspec stores are planned). "
-                "Use a local directory such as 'run.zarr'."
-            )
-        text = text.split("://", 1)[1]
-    return Path(text).expanduser()
+    if "://" not in text:
+        return Path(text).expanduser()
+    scheme = text.split("://", 1)[0]
+    if scheme == "file":
+        return Path(text.split("://", 1)[1]).expanduser()
+    return _remote_root(text, scheme)
+
+
+def _remote_root(text: str, scheme: str) -> RemotePath:
+    import fsspec
+
+    try:
+        fsspec.get_filesystem_class(scheme)
+    except ValueError:
+        known = sorted(fsspec.available_protocols())
+        raise ValueError(
+            f"Store path {text!r} uses the protocol {scheme!r}, which fsspec does not know."
+            f"{closest(scheme, known)} Give a local directory such as 'run.zarr', a "
+            "file:// URL, or an fsspec URL such as 's3://bucket/run.zarr' (protocols: "
+            "fsspec.available_protocols())."
+        ) from None
+    except ImportError as e:
+        raise ValueError(
+            f"Store path {text!r} uses the {scheme!r} protocol, whose fsspec "
+            f"implementation is not installed ({e}). Install it (e.g. `pip install s3fs` "
+            "for s3://, `pip install gcsfs` for gs://), or use a local directory."
+        ) from None
+    from fsspec.core import url_to_fs
+
+    fs, inner = url_to_fs(text)
+    inner = inner.rstrip("/")
+    if not inner.strip("/"):
+        raise ValueError(
+            f"Store path {text!r} names the root of its filesystem; give a store below "
+            "it, e.g. 's3://bucket/run.zarr'."
+        )
+    return RemotePath(fs, inner)
 
 
 def check_name(kind: str, name: str) -> str:
@@ -92,23 +131,23 @@ def region_name(members: slice) -> str:
     return f"members_{members.start:06d}-{members.stop:06d}"
 
 
-def regions_dir(root: Path, group: str) -> Path:
+def regions_dir(root: Root, group: str) -> Root:
     return root / REGIONS / group_path(group)
 
 
-def done_path(root: Path, group: str, region: str) -> Path:
+def done_path(root: Root, group: str, region: str) -> Root:
     return regions_dir(root, group) / f"{check_name('region', region)}.done"
 
 
-def lock_path(root: Path, group: str, region: str) -> Path:
+def lock_path(root: Root, group: str, region: str) -> Root:
     return root / LOCKS / group_path(group) / f"{check_name('region', region)}.lock"
 
 
-def checkpoint_dir(root: Path, group: str, region: str) -> Path:
+def checkpoint_dir(root: Root, group: str, region: str) -> Root:
     return root / CHECKPOINTS / group_path(group) / check_name("region", region)
 
 
-def list_children(root: Path, parent: str) -> list[str]:
+def list_children(root: Root, parent: str) -> list[str]:
     """Names of the zarr nodes directly under `parent` (directories holding zarr.json)."""
     base = root / parent
     if not base.is_dir():
@@ -116,7 +155,7 @@ def list_children(root: Path, parent: str) -> list[str]:
     return sorted(p.name for p in base.iterdir() if (p / "zarr.json").is_file())
 
 
-def unknown_group(root: Path, group: str) -> Exception:
+def unknown_group(root: Root, group: str) -> Exception:
     """The error for a group that is not in the store, naming those that are."""
     if not (root / "zarr.json").is_file():
         return FileNotFoundError(f"No neurodyn store at {str(root)!r}.")

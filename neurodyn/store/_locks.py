@@ -10,6 +10,11 @@ An existing lock is *live* when its process runs on this host (`os.kill(pid, 0)`
 its heartbeat is fresh, or, from another host, when its heartbeat is younger than
 `stale_after_s`. Otherwise it is *stale* (a killed process, or a reused pid), and only
 `break_lock=True` (`--break-lock`) clears it. A live lock is never broken.
+
+Behind an fsspec URL there are no hard links: a lock is created with fsspec's exclusive
+write (`pipe_file(mode="create")`, a conditional PUT on S3, GCS and Azure) and read back
+to check it holds our token; heartbeats are whole-object writes; a stale lock is removed
+after re-reading it unchanged (see `_remote.py` for what each backend guarantees).
 """
 
 import contextlib
@@ -19,11 +24,21 @@ import threading
 import time
 import uuid
 import warnings
-from pathlib import Path
 from typing import Any
 
-from ._files import PARTIAL, atomic_write_bytes, dumps, hostname, now_iso, pid_alive, write_temp
-from ._layout import COORDINATOR, LOCKS, StorePath, group_path, local_root, lock_path
+from . import _remote
+from ._files import (
+    PARTIAL,
+    atomic_write_bytes,
+    dumps,
+    hostname,
+    now_iso,
+    pid_alive,
+    read_bytes,
+    write_temp,
+)
+from ._layout import COORDINATOR, LOCKS, Root, StorePath, group_path, lock_path, store_root
+from ._remote import RemotePath
 
 
 class RegionLockError(RuntimeError):
@@ -38,9 +53,8 @@ class StaleLockError(RegionLockError):
     """A lock was left by a process that is gone; pass `--break-lock` to clear it."""
 
 
-def _read(path: Path) -> tuple[dict[str, Any] | None, bytes]:
-    with open(path, "rb") as f:
-        raw = f.read()
+def _read(path: Root) -> tuple[dict[str, Any] | None, bytes]:
+    raw = read_bytes(path)
     try:
         info = json.loads(raw)
     except ValueError:
@@ -48,7 +62,7 @@ def _read(path: Path) -> tuple[dict[str, Any] | None, bytes]:
     return (info if isinstance(info, dict) else None), raw
 
 
-def assess(path: Path, info: dict[str, Any] | None, *, stale_after_s: float) -> tuple[bool, str]:
+def assess(path: Root, info: dict[str, Any] | None, *, stale_after_s: float) -> tuple[bool, str]:
     """Whether an existing lock is live, and a sentence saying who holds it and why."""
     if info is None:
         age = time.time() - path.stat().st_mtime
@@ -73,8 +87,11 @@ def assess(path: Path, info: dict[str, Any] | None, *, stale_after_s: float) -> 
     return False, f"{who}, silent for over {stale_after_s:.0f} s"
 
 
-def _create(path: Path, data: bytes) -> None:
+def _create(path: Root, data: bytes) -> None:
     """Create `path` holding `data`, atomically and only if it does not exist."""
+    if isinstance(path, RemotePath):
+        _remote.create_exclusive(path, data)
+        return
     tmp = write_temp(path, data)
     try:
         os.link(tmp, path)
@@ -90,8 +107,16 @@ def _create(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _take_away(path: Path, raw: bytes) -> bool:
+def _take_away(path: Root, raw: bytes) -> bool:
     """Remove the stale lock `raw` at `path`, unless someone replaced it meanwhile."""
+    if isinstance(path, RemotePath):
+        try:
+            if read_bytes(path) != raw:
+                return False
+        except FileNotFoundError:
+            return True
+        path.unlink(missing_ok=True)
+        return True
     aside = path.with_name(f"{path.name}.{uuid.uuid4().hex}.broken{PARTIAL}")
     try:
         os.rename(path, aside)
@@ -112,7 +137,7 @@ def _take_away(path: Path, raw: bytes) -> bool:
 class RegionLock:
     """The handle `region_lock` yields: what was written, and whether it is still ours."""
 
-    def __init__(self, path: Path, info: dict[str, Any], heartbeat_s: float):
+    def __init__(self, path: Root, info: dict[str, Any], heartbeat_s: float):
         self.path = path
         self.info = info
         self._stop = threading.Event()
@@ -158,7 +183,7 @@ class RegionLock:
             )
 
 
-def _acquire(path: Path, where: str, *, stale_after_s: float, break_lock: bool) -> dict:
+def _acquire(path: Root, where: str, *, stale_after_s: float, break_lock: bool) -> dict:
     """Create the lock file at `path`, clearing a stale one if allowed; its content."""
     info = {
         "host": hostname(),
@@ -194,7 +219,7 @@ def _acquire(path: Path, where: str, *, stale_after_s: float, break_lock: bool) 
 
 
 @contextlib.contextmanager
-def _hold(path: Path, where: str, heartbeat_s: float, stale_after_s: float, break_lock: bool):
+def _hold(path: Root, where: str, heartbeat_s: float, stale_after_s: float, break_lock: bool):
     info = _acquire(path, where, stale_after_s=stale_after_s, break_lock=break_lock)
     lock = RegionLock(path, info, heartbeat_s)
     try:
@@ -224,7 +249,7 @@ def region_lock(
     **Raises:** `LockedError` when a live process holds the lock; `StaleLockError` when a
     stale lock is in the way and `break_lock` is False.
     """
-    root = local_root(store_path)
+    root = store_root(store_path)
     where = f"region {region!r} of group {group_path(group)!r} in {str(root)!r}"
     return _hold(lock_path(root, group, region), where, heartbeat_s, stale_after_s, break_lock)
 
@@ -241,14 +266,14 @@ def coordinator_lock(
     The process that writes the members table and the root attributes holds it, so a
     second `neurodyn sweep --resume` on the same store is refused while the first runs.
     """
-    root = local_root(store_path)
+    root = store_root(store_path)
     where = f"the coordinator of {str(root)!r}"
     return _hold(root / LOCKS / COORDINATOR, where, heartbeat_s, stale_after_s, break_lock)
 
 
 def live_locks(store_path: StorePath, *, stale_after_s: float = 60.0) -> list[str]:
     """Descriptions of the live locks anywhere in a store (empty when none)."""
-    base = local_root(store_path) / LOCKS
+    base = store_root(store_path) / LOCKS
     found = []
     for path in sorted(base.rglob("*.lock")) if base.is_dir() else []:
         try:

@@ -7,7 +7,7 @@ import xarray as xr
 import zarr
 
 from ._encoding import prepare
-from ._layout import MEMBER_DIM, MEMBERS, StorePath, local_root
+from ._layout import MEMBER_DIM, MEMBERS, StorePath, store_root
 from ._staging import swap_in
 
 # A fresh token per rewrite; a reader that sees it change while reading reads again.
@@ -30,7 +30,7 @@ def write_members(store_path: StorePath, ds: xr.Dataset) -> None:
     ready = prepare(ds)
     ready.attrs = {**ds.attrs, GENERATION: uuid.uuid4().hex}
     swap_in(
-        local_root(store_path),
+        store_root(store_path),
         MEMBERS,
         lambda staged: ready.to_zarr(str(staged), mode="w-", consolidated=False, zarr_format=3),
     )
@@ -42,7 +42,7 @@ def read_members(store_path: StorePath) -> xr.Dataset:
     Retries for a few seconds across a concurrent rewrite; raises FileNotFoundError if
     the store has no table.
     """
-    root = local_root(store_path)
+    root = store_root(store_path)
     deadline = time.monotonic() + _RETRY_S
     while True:
         try:

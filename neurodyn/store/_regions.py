@@ -21,10 +21,11 @@ from ._layout import (
     StorePath,
     done_path,
     group_path,
-    local_root,
     regions_dir,
+    store_root,
     unknown_group,
 )
+from ._remote import RemotePath
 
 
 def _check_slice(members: slice, n: int, group: str) -> slice:
@@ -63,7 +64,7 @@ def write_region(
 
     Chunks hold one member each, so writers of disjoint ranges never share a chunk.
     """
-    root = local_root(store_path)
+    root = store_root(store_path)
     if not group_exists(root, group):
         raise unknown_group(root, group)
     path = group_path(group)
@@ -120,7 +121,7 @@ def mark_done(
     The marker `_regions/<group>/<region>.done` is JSON with the writer's host and pid,
     the time, the member range and `info` (any JSON-able extras, e.g. steps trained).
     """
-    root = local_root(store_path)
+    root = store_root(store_path)
     if not group_exists(root, group):
         raise unknown_group(root, group)
     members = _check_slice(members, member_count(root, group), group_path(group))
@@ -136,16 +137,17 @@ def mark_done(
 
 def is_done(store_path: StorePath, group: str, region: str) -> bool:
     """Whether `region` of `group` carries a done marker."""
-    return done_path(local_root(store_path), group, region).is_file()
+    return done_path(store_root(store_path), group, region).is_file()
 
 
 def done_regions(store_path: StorePath, group: str) -> dict[str, dict[str, Any]]:
     """Every done region of `group`, by region name, with its marker's content."""
-    directory = regions_dir(local_root(store_path), group)
+    directory = regions_dir(store_root(store_path), group)
     if not directory.is_dir():
         return {}
+    remote = isinstance(directory, RemotePath)  # listed keys are files there
     return {
         p.name[: -len(".done")]: read_json(p)
         for p in sorted(directory.iterdir())
-        if p.name.endswith(".done") and p.is_file()
+        if p.name.endswith(".done") and (remote or p.is_file())
     }

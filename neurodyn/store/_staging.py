@@ -11,6 +11,12 @@ A coordinator killed between the renames leaves the old copy in `_staging/`;
 `recover_staging` (run by every writer of staged groups and by `open_store(mode="a")`)
 puts it back. Staged entries carry their writer's host and pid, and are cleared only when
 that process is gone (or, from another host, after a day).
+
+On a store behind an fsspec URL there is no directory rename: the staged copy is
+written complete, a `+ready` marker beside it says so, and it is published by copying
+(`_remote.publish`: the target's `zarr.json` removed first and written last), then
+deleted. A writer killed while publishing leaves the marker; `recover_staging` publishes
+the staged copy again.
 """
 
 import os
@@ -20,8 +26,10 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from ._files import fsync_dir, hostname, pid_alive
-from ._layout import STAGING
+from . import _remote
+from ._files import atomic_write_bytes, fsync_dir, hostname, pid_alive
+from ._layout import STAGING, Root
+from ._remote import RemotePath
 
 _FOREIGN_AFTER_S = 24 * 3600.0
 
@@ -30,19 +38,24 @@ def _encode(group: str) -> str:
     return group.replace("/", "~")
 
 
-def _entry(root: Path, group: str, kind: str) -> Path:
+def _entry(root: Root, group: str, kind: str) -> Root:
     tag = f"{_encode(group)}+{uuid.uuid4().hex[:12]}+{hostname()}+{os.getpid()}+{kind}"
     return root / STAGING / tag
 
 
-def _parse(entry: Path) -> tuple[str, str, int, str] | None:
+def _sibling(entry: Root, kind: str) -> Root:
+    """The entry of the same swap with another kind ('new' -> 'ready')."""
+    return entry.with_name(entry.name.rsplit("+", 1)[0] + "+" + kind)
+
+
+def _parse(entry: Root) -> tuple[str, str, int, str] | None:
     parts = entry.name.split("+")
     if len(parts) != 5 or not parts[3].isdigit():
         return None
     return parts[0].replace("~", "/"), parts[2], int(parts[3]), parts[4]
 
 
-def _abandoned(entry: Path, host: str, pid: int) -> bool:
+def _abandoned(entry: Root, host: str, pid: int) -> bool:
     if pid == os.getpid() and host == hostname():
         return False
     if host == hostname():
@@ -53,8 +66,11 @@ def _abandoned(entry: Path, host: str, pid: int) -> bool:
         return False
 
 
-def recover_staging(root: Path) -> None:
+def recover_staging(root: Root) -> None:
     """Undo what a killed writer of staged groups left: restore or delete its copies."""
+    if isinstance(root, RemotePath):
+        _recover_remote(root)
+        return
     staging = root / STAGING
     if not staging.is_dir():
         return
@@ -75,6 +91,31 @@ def recover_staging(root: Path) -> None:
     _remove_if_empty(staging)
 
 
+def _recover_remote(root: RemotePath) -> None:
+    staging = root / STAGING
+    entries = staging.iterdir()
+    ready = {e.name.rsplit("+", 1)[0] for e in entries if e.name.endswith("+ready")}
+    for entry in entries:
+        parsed = _parse(entry)
+        if parsed is None:
+            continue
+        group, host, pid, kind = parsed
+        if kind == "ready" or not _abandoned(entry, host, pid):
+            continue
+        target = root / group
+        tag = entry.name.rsplit("+", 1)[0]
+        complete = (kind == "new" and tag in ready) or kind == "old"
+        if complete and not (target / "zarr.json").exists():
+            # killed while publishing: the staged copy is the last complete one
+            _remote.publish(entry, target)
+        _remote.rmtree(entry)
+        _sibling(entry, "ready").unlink(missing_ok=True)
+    for entry in staging.iterdir():
+        parsed = _parse(entry)
+        if parsed is not None and parsed[3] == "ready" and not _sibling(entry, "new").exists():
+            entry.unlink(missing_ok=True)
+
+
 def _remove_if_empty(path: Path) -> None:
     try:
         path.rmdir()
@@ -82,7 +123,7 @@ def _remove_if_empty(path: Path) -> None:
         pass
 
 
-def ensure_parent_groups(root: Path, group: str) -> None:
+def ensure_parent_groups(root: Root, group: str) -> None:
     """Create the zarr group metadata of every ancestor of `group` that lacks it."""
     import zarr
 
@@ -93,8 +134,11 @@ def ensure_parent_groups(root: Path, group: str) -> None:
             zarr.open_group(str(root), path=parent, mode="a", zarr_format=3)
 
 
-def swap_in(root: Path, group: str, write: Callable[[Path], None]) -> None:
+def swap_in(root: Root, group: str, write: Callable[[Root], None]) -> None:
     """Write a complete group with `write(staged_dir)`, then put it at `root/group`."""
+    if isinstance(root, RemotePath):
+        _swap_in_remote(root, group, write)
+        return
     recover_staging(root)
     staged = _entry(root, group, "new")
     staged.parent.mkdir(parents=True, exist_ok=True)
@@ -116,3 +160,21 @@ def swap_in(root: Path, group: str, write: Callable[[Path], None]) -> None:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     _remove_if_empty(root / STAGING)
+
+
+def _swap_in_remote(root: RemotePath, group: str, write: Callable[[RemotePath], None]) -> None:
+    recover_staging(root)
+    staged = _entry(root, group, "new")
+    ready = _sibling(staged, "ready")
+    try:
+        write(staged)
+        ensure_parent_groups(root, group)
+    except BaseException:
+        _remote.rmtree(staged)
+        raise
+    # from here on the staged copy is whole and may replace the target; if publishing
+    # fails, both stay for `recover_staging` (run once this process has ended)
+    atomic_write_bytes(ready, b"")
+    _remote.publish(staged, root / group)
+    _remote.rmtree(staged)
+    ready.unlink(missing_ok=True)

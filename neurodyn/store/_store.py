@@ -15,13 +15,26 @@ import zarr
 from neurodyn._version import SCHEMA_VERSION, __version__
 
 from ._encoding import jsonable
-from ._files import fsync_dir, now_iso, read_json
+from ._files import atomic_write_json, exists, fsync_dir, now_iso, owner, read_json, rmtree
 from ._groups import create_group, read_group
-from ._layout import ANALYSES, GROUPS, ROOT_ATTR, StorePath, group_path, list_children, local_root
+from ._layout import (
+    ANALYSES,
+    GROUPS,
+    ROOT_ATTR,
+    Root,
+    StorePath,
+    group_path,
+    list_children,
+    store_root,
+)
 from ._locks import LockedError, live_locks
 from ._members import read_members, write_members
 from ._regions import done_regions
+from ._remote import RemotePath
 from ._staging import recover_staging
+
+#: on a remote store, present while `create_store` builds it in place (see `_remote.py`)
+CREATING = ".neurodyn-creating"
 
 # Upgrades of stores written with an older schema: MIGRATIONS[v](root) turns a store of
 # schema v into one of schema v + 1 in place. None needed yet (schema 1 is the first).
@@ -50,7 +63,7 @@ def git_revision() -> str | None:
     return (rev + ("-dirty" if dirty else "")) if rev else None
 
 
-def _root_attrs(root: Path) -> dict[str, Any] | None:
+def _root_attrs(root: Root) -> dict[str, Any] | None:
     """The "neurodyn" root attribute of `root`, or None when it is not a neurodyn store."""
     meta = root / "zarr.json"
     if not meta.is_file():
@@ -65,7 +78,7 @@ def _root_attrs(root: Path) -> dict[str, Any] | None:
     return attrs if isinstance(attrs, dict) else None
 
 
-def _not_a_store(root: Path, why: str) -> ValueError:
+def _not_a_store(root: Root, why: str) -> ValueError:
     return ValueError(
         f"{str(root)!r} is not a neurodyn store ({why}). Give the path of a store written "
         "by `neurodyn sweep` (a directory such as 'run.zarr')."
@@ -79,7 +92,7 @@ def create_store(
     members: xr.Dataset,
     groups: Mapping[str, xr.Dataset],
     overwrite: bool = False,
-) -> Path:
+) -> Root:
     """Create a store with its members table and every group at full size.
 
     **Arguments:**
@@ -96,10 +109,13 @@ def create_store(
     - `overwrite`: replace an existing neurodyn store (never another directory).
 
     The store is built in a hidden sibling directory and renamed into place, so `path`
-    holds either nothing or a complete new store. Returns the store's path.
+    holds either nothing or a complete new store. Behind an fsspec URL (no directory
+    rename there) it is built in place and its root attributes are written last, so it
+    is not a neurodyn store until it is complete; an interrupted creation is replaced by
+    `overwrite=True`. Returns the store's path (a `Path`, or a `RemotePath` for a URL).
     """
-    root = local_root(path)
-    if os.path.lexists(root):
+    root = store_root(path)
+    if exists(root):
         _check_replaceable(root, overwrite)
     neurodyn_attrs = {
         "spec": None,
@@ -114,6 +130,9 @@ def create_store(
     neurodyn_attrs = jsonable(neurodyn_attrs, "attrs")
     for name in groups:
         group_path(name)
+    if isinstance(root, RemotePath):
+        _create_remote(root, neurodyn_attrs, members, groups)
+        return root
     root.parent.mkdir(parents=True, exist_ok=True)
     building = root.with_name(f".{root.name}.creating-{uuid.uuid4().hex[:12]}")
     try:
@@ -133,7 +152,25 @@ def create_store(
     return root
 
 
-def _check_replaceable(root: Path, overwrite: bool) -> None:
+def _create_remote(
+    root: RemotePath,
+    attrs: dict[str, Any],
+    members: xr.Dataset,
+    groups: Mapping[str, xr.Dataset],
+) -> None:
+    """Build a store in place behind a URL; the root attributes go last."""
+    rmtree(root)
+    atomic_write_json(root / CREATING, owner())
+    zarr.open_group(str(root), path=GROUPS, mode="w-", zarr_format=3)
+    write_members(root, members)
+    for name, template in groups.items():
+        create_group(root, name, template)
+    node = zarr.open_group(str(root), mode="r+", zarr_format=3)
+    node.attrs[ROOT_ATTR] = attrs
+    (root / CREATING).unlink(missing_ok=True)
+
+
+def _check_replaceable(root: Root, overwrite: bool) -> None:
     if not overwrite:
         raise FileExistsError(
             f"{str(root)!r} already exists. To continue the sweep stored there, use "
@@ -141,7 +178,8 @@ def _check_replaceable(root: Path, overwrite: bool) -> None:
         )
     if not root.is_dir():
         raise ValueError(f"--overwrite refuses to replace {str(root)!r}: it is not a directory.")
-    if any(root.iterdir()) and _root_attrs(root) is None:
+    creating = isinstance(root, RemotePath) and (root / CREATING).is_file()
+    if any(root.iterdir()) and _root_attrs(root) is None and not creating:
         raise ValueError(
             f"--overwrite refuses to delete {str(root)!r}: it is not a neurodyn store (no "
             "'neurodyn' attributes in its zarr.json). Choose another --out path, or "
@@ -162,7 +200,7 @@ class Store(eqx.Module):
     sweep's progress.
     """
 
-    path: Path
+    path: Root
     mode: str
 
     @property
@@ -211,12 +249,18 @@ def open_store(path: StorePath, *, mode: Literal["r", "a"] = "r") -> Store:
     """
     if mode not in ("r", "a"):
         raise ValueError(f"open_store: mode={mode!r} is not one of ['r', 'a'].")
-    root = local_root(path)
-    if not os.path.lexists(root):
+    root = store_root(path)
+    if not exists(root):
         raise FileNotFoundError(f"No store at {str(root)!r}: that path does not exist.")
+    attrs = _root_attrs(root)
+    if attrs is None and isinstance(root, RemotePath) and (root / CREATING).is_file():
+        raise ValueError(
+            f"{str(root)!r} is a neurodyn store still being created, or whose creation "
+            "was interrupted (its root attributes are written last). Wait for it, or "
+            "start the sweep again with --overwrite (overwrite=True)."
+        )
     if not (root / "zarr.json").is_file():
         raise _not_a_store(root, "no zarr.json: not a zarr v3 store")
-    attrs = _root_attrs(root)
     if attrs is None:
         raise _not_a_store(root, "a zarr store without the 'neurodyn' root attribute")
     version = attrs.get("schema_version")
@@ -235,7 +279,7 @@ def open_store(path: StorePath, *, mode: Literal["r", "a"] = "r") -> Store:
     return Store(path=root, mode=mode)
 
 
-def _migrate(root: Path, attrs: dict[str, Any], version: int, mode: str) -> None:
+def _migrate(root: Root, attrs: dict[str, Any], version: int, mode: str) -> None:
     missing = [v for v in range(version, SCHEMA_VERSION) if v not in MIGRATIONS]
     if missing:
         raise ValueError(
@@ -257,7 +301,7 @@ def _migrate(root: Path, attrs: dict[str, Any], version: int, mode: str) -> None
 
 def update_attrs(path: StorePath, **changes: Any) -> None:
     """Change entries of the root attribute "neurodyn" (coordinator only)."""
-    root = local_root(path)
+    root = store_root(path)
     attrs = _root_attrs(root)
     if attrs is None:
         raise _not_a_store(root, "a zarr store without the 'neurodyn' root attribute")

@@ -15,7 +15,8 @@ import shutil
 import time
 
 from .. import store
-from ..store._layout import local_root
+from ..store._layout import store_root
+from ..store._remote import RemotePath
 from ._jobs import JOBS_DIR, JobGroup, JobTask, read_side_files, run_job
 
 EXECUTORS = ("local", "submitit-local", "slurm")
@@ -135,8 +136,15 @@ def run_jobs(path, plan, *, executor: str, options: dict, settings: dict, progre
     todo = [(g, r) for g in plan.groups for r in g.regions() if not store.is_done(path, g.name, store.region_name(r))]
     if not todo:
         return []
-    root = local_root(path)
-    folder = options.get("folder") or root / JOBS_DIR / "logs"
+    root = store_root(path)
+    folder = options.get("folder")
+    if folder is None and isinstance(root, RemotePath):
+        raise ValueError(
+            f"The store {str(root)!r} is remote, but submitit keeps its job files and logs "
+            "in a local folder every node sees: give executor_options={'folder': "
+            "'/scratch/me/jobs'} (--jobs-folder on the command line)."
+        )
+    folder = folder or root / JOBS_DIR / "logs"
     ex = make_executor(executor, folder, options)
     submission = 1 + len({s["job"].split("-")[0] for s in read_side_files(path)})
     submitted = []

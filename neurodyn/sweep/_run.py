@@ -12,6 +12,7 @@ import xarray as xr
 
 from .. import _faults, store
 from ..spec import SweepSpec
+from ..store._layout import store_root
 from ..train._group import stack
 from ._datasets import group_template
 from ._plan import Plan, build_member, plan_sweep
@@ -27,7 +28,7 @@ DEFAULT_TRAJECTORY_TRIALS = 16
 class SweepResult:
     """What `run_sweep` leaves behind: the store's path, the plan and the members table."""
 
-    path: pathlib.Path
+    path: pathlib.Path  # a `RemotePath` for a store behind an fsspec URL
     plan: Plan
     members: xr.Dataset | None
     jobs: list | None = None  # the submitted jobs, with a submitit executor
@@ -67,7 +68,8 @@ def run_sweep(
     **Arguments:**
 
     - `spec`: a `SweepSpec`, a dict with sections task/model/train/sweep, or a TOML path.
-    - `out`: the store's path (a directory, conventionally `*.zarr`).
+    - `out`: the store's path (a directory, conventionally `*.zarr`), or an fsspec URL
+      (`s3://bucket/run.zarr`, `memory://...`; credentials from fsspec's configuration).
     - `resume`: continue an interrupted or grown sweep: finished regions are kept, the
       others continue from their last checkpoint, new members are added.
     - `overwrite`: replace an existing store.
@@ -92,7 +94,7 @@ def run_sweep(
     spec = as_spec(spec)
     options = check_executor(executor, executor_options)
     console = console or Console()
-    path = pathlib.Path(out)
+    path = store_root(out)
     if resume and overwrite:
         raise ValueError("choose one of resume=True (--resume) and overwrite=True (--overwrite), not both.")
     existing = None

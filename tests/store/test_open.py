@@ -97,9 +97,14 @@ def test_overwrite_refuses_what_is_not_a_neurodyn_store(tmp_path, build):
         )
 
 
-def test_remote_urls_are_not_supported_yet(build):
+def test_a_remote_url_needs_its_fsspec_package(build):
+    pytest.importorskip("fsspec")
+    import importlib.util
+
+    if importlib.util.find_spec("s3fs") is not None:
+        pytest.skip("s3fs is installed: s3:// URLs are usable here")
     with pytest.raises(
-        NotImplementedError, match="'s3' protocol; only local paths and file:// URLs"
+        ValueError, match=r"'s3' protocol, whose fsspec implementation is not installed"
     ):
         open_store("s3://bucket/run.zarr")
 
