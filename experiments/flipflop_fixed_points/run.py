@@ -130,7 +130,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = args.out or HERE / ("out-quick" if args.quick else "out")
     out.mkdir(parents=True, exist_ok=True)
-    fp_settings = dict(n_initial=256 if args.quick else 512, n_iters=1500 if args.quick else 3000, max_points=48)
+    fp_settings = dict(n_initial=256 if args.quick else 2048, n_iters=1500 if args.quick else 3000, max_points=48)
 
     rows, timings, figs = [], {}, []
     for label, path in SPECS.items():
