@@ -9,9 +9,6 @@ import subprocess
 import sys
 
 import jax
-import jax.numpy as jnp
-import jax.random as jr
-import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
