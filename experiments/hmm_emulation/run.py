@@ -2,8 +2,9 @@
 
     python experiments/hmm_emulation/run.py [--quick] [--out DIR]
 
-Trains the sweep `sweep.toml` (bias-free ReLU RNNs driven by Gaussian noise, trained with
-the Sinkhorn divergence against sequences of a 2-state linear-chain HMM), then per network:
+Trains the sweeps `sweep.toml` and `sweep_fully_connected.toml` (bias-free ReLU RNNs driven
+by Gaussian noise, trained with the Sinkhorn divergence against sequences of a 2-state
+linear-chain HMM and of a 3-state fully connected HMM), then per network:
 the emission statistics of 1024 generated sequences against the HMM's analytic values,
 the Sinkhorn-matched distance against the HMM-vs-HMM baseline, the fixed points at zero
 input (`neurodyn.analysis.fixed_points`) and a zero-input relaxation from noise-driven
@@ -24,12 +25,14 @@ import numpy as np
 
 import neurodyn
 import neurodyn.analysis as na
-from neurodyn.tasks import emission_statistics, emulation_distance
+from neurodyn.tasks import emission_statistics, emulation_distance, sample_hmm_onehot
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
+SPECS = {"linear_chain": HERE / "sweep.toml", "fully_connected": HERE / "sweep_fully_connected.toml"}
+TITLES = {"linear_chain": "2-state linear chain", "fully_connected": "3-state fully connected"}
 # Stated in README.md before the first run.
 MARGINAL_TOL = 0.05      # max |P(o) - analytic|
 TRANSITION_TOL = 0.10    # max |P(o'|o) - analytic|
@@ -40,8 +43,8 @@ N_EVAL = 1024  # generated sequences per network (512 with --quick)
 N_RELAX = 300
 
 
-def load_spec(quick: bool) -> dict:
-    spec = tomllib.loads((HERE / "sweep.toml").read_text())
+def load_spec(path: pathlib.Path, quick: bool) -> dict:
+    spec = tomllib.loads(path.read_text())
     if quick:
         spec["model"]["hidden_size"] = 32
         spec["train"]["batch_size"] = 64
@@ -68,6 +71,14 @@ def emission_check(sweep, member: int, *, key) -> dict:
         "distance": float(distance), "baseline": float(baseline), "ratio": float(distance / baseline),
         "emitted": np.asarray(emitted[:8]), "hidden": np.asarray(traj.state[:8]),
     }
+
+
+def hmm_reference(task, *, key) -> dict:
+    """The same statistics for a sample of the HMM itself of the same size: the sampling error."""
+    got, exact = emission_statistics(sample_hmm_onehot(task.hmm, N_EVAL, task.n_time, key=key)), task.analytic_statistics()
+    return {"marginal_err": float(jnp.max(jnp.abs(got.marginals - exact.marginals))),
+            "transition_err": float(jnp.max(jnp.abs(got.transitions - exact.transitions))),
+            "changes": float(got.changes)}
 
 
 def relaxation_check(sweep, member: int, *, key) -> dict:
@@ -98,32 +109,11 @@ def scaling_check(sweep, member: int, *, key) -> dict:
     return out
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller network, fewer steps (minutes)")
-    parser.add_argument("--out", type=pathlib.Path, default=None)
-    parser.add_argument("--analyse-only", action="store_true", help="reuse the trained store in DIR; train nothing")
-    args = parser.parse_args(argv)
-    out = args.out or HERE / ("out-quick" if args.quick else "out")
-    out.mkdir(parents=True, exist_ok=True)
-    spec = load_spec(args.quick)
-    global N_EVAL
-    N_EVAL = 512 if args.quick else N_EVAL
-    timings = {}
-    store = out / "hmm.zarr"
-    start = time.perf_counter()
-    if args.analyse_only:
-        sweep = neurodyn.open_sweep(store)
-    else:
-        sweep = neurodyn.run_sweep(spec, store, overwrite=store.exists(), progress=False).open()
-        timings["training"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    fp_results = na.fixed_points(sweep, n_initial=256 if args.quick else 1024, n_iters=1500 if args.quick else 5000,
-                                 max_points=16, progress=False)
-    timings["fixed points"] = time.perf_counter() - start
+def fixed_point_summary(sweep, quick: bool) -> dict:
+    results = na.fixed_points(sweep, n_initial=256 if quick else 1024, n_iters=1500 if quick else 5000,
+                              max_points=16, progress=False)
     fp = {}
-    for ds in fp_results.values():
+    for ds in results.values():
         for pos, m in enumerate(np.asarray(ds["member"].values)):
             valid, slow = np.asarray(ds["valid"].values[pos]), np.asarray(ds["slow"].values[pos])
             stab = np.asarray(ds["stability"].values[pos])
@@ -132,34 +122,64 @@ def main(argv=None):
             norms = np.linalg.norm(np.nan_to_num(pts[fixed]), axis=-1)
             fp[int(m)] = {"n_fixed": int(fixed.sum()), "n_stable": int((fixed & (stab == 0)).sum()),
                           "max_norm": float(norms.max()) if norms.size else float("nan"), "n_slow": int((valid & slow).sum())}
+    return fp
 
-    start = time.perf_counter()
-    rows = []
-    members = np.asarray(sweep.members["member"].values)
-    for m in members:
-        m = int(m)
-        row = {"member": m, "seed": int(np.asarray(sweep.members["seed"].values)[m]),
-               "final_loss": float(np.asarray(sweep.members["final_loss"].values)[m])}
-        row.update(emission_check(sweep, m, key=jr.key(100 + m)))
-        row.update(relaxation_check(sweep, m, key=jr.key(200 + m)))
-        row["scaling"] = scaling_check(sweep, m, key=jr.key(300 + m))
-        row.update({f"fp_{k}": v for k, v in fp[m].items()})
-        rows.append(row)
-    timings["emission, relaxation and scaling checks"] = time.perf_counter() - start
 
-    figs = figures(out, rows)
-    write_results(out, spec, rows, timings, figs, args.quick)
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller network, fewer steps (minutes)")
+    parser.add_argument("--out", type=pathlib.Path, default=None)
+    parser.add_argument("--analyse-only", action="store_true", help="reuse the trained stores in DIR; train nothing")
+    parser.add_argument("--only", choices=sorted(SPECS), default=None, help="run one HMM only")
+    args = parser.parse_args(argv)
+    out = args.out or HERE / ("out-quick" if args.quick else "out")
+    out.mkdir(parents=True, exist_ok=True)
+    global N_EVAL
+    N_EVAL = 512 if args.quick else N_EVAL
+    timings, sections, figs = {}, [], []
+    for hmm, path in SPECS.items():
+        if args.only not in (None, hmm):
+            continue
+        spec = load_spec(path, args.quick)
+        store = out / f"{hmm}.zarr"
+        start = time.perf_counter()
+        if args.analyse_only:
+            sweep = neurodyn.open_sweep(store)
+        else:
+            sweep = neurodyn.run_sweep(spec, store, overwrite=store.exists(), progress=False).open()
+            timings[f"{hmm}: training"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        fp = fixed_point_summary(sweep, args.quick)
+        timings[f"{hmm}: fixed points"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        rows = []
+        for m in np.asarray(sweep.members["member"].values):
+            m = int(m)
+            row = {"member": m, "seed": int(np.asarray(sweep.members["seed"].values)[m]),
+                   "final_loss": float(np.asarray(sweep.members["final_loss"].values)[m])}
+            row.update(emission_check(sweep, m, key=jr.key(100 + m)))
+            row.update(relaxation_check(sweep, m, key=jr.key(200 + m)))
+            row["scaling"] = scaling_check(sweep, m, key=jr.key(300 + m))
+            row.update({f"fp_{k}": v for k, v in fp[m].items()})
+            rows.append(row)
+        timings[f"{hmm}: emission, relaxation and scaling checks"] = time.perf_counter() - start
+        figs += figures(out, hmm, rows)
+        sections.append((hmm, spec, rows, hmm_reference(sweep.task(0), key=jr.key(400))))
+
+    write_results(out, sections, timings, figs, args.quick)
     print((out / "results.md").read_text())
 
 
-def figures(out: pathlib.Path, rows) -> list[str]:
+def figures(out: pathlib.Path, hmm: str, rows) -> list[str]:
     r = min(rows, key=lambda r: r["ratio"])
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.5))
     axes[0].imshow(np.argmax(r["emitted"], -1), aspect="auto", cmap="viridis", interpolation="nearest")
-    axes[0].set(title=f"member {r['member']}: emitted symbols (8 sequences)", xlabel="time", ylabel="sequence")
+    axes[0].set(title=f"{TITLES[hmm]}, member {r['member']}: emitted symbols", xlabel="time", ylabel="sequence")
     x = np.arange(3)
     axes[1].bar(x - 0.2, r["marginals_exact"], 0.4, label="HMM (analytic)")
-    axes[1].bar(x + 0.2, r["marginals"], 0.4, label="RNN (1024 sequences)")
+    axes[1].bar(x + 0.2, r["marginals"], 0.4, label=f"RNN ({N_EVAL} sequences)")
     axes[1].set(xticks=x, title="emission marginals", xlabel="symbol")
     axes[1].legend(fontsize=7)
     h = r["relax_hidden"]
@@ -167,55 +187,67 @@ def figures(out: pathlib.Path, rows) -> list[str]:
     axes[2].axvline(h.shape[1] - N_RELAX, color="k", ls="--", lw=0.8)
     axes[2].set(title="‖h‖: noise, then zero input (dashed)", xlabel="time")
     fig.tight_layout()
-    name = "hmm_emulation.png"
+    name = f"hmm_emulation_{hmm}.png"
     fig.savefig(out / name, dpi=110)
     plt.close(fig)
     return [name]
 
 
-def write_results(out, spec, rows, timings, figs, quick):
+def write_results(out, sections, timings, figs, quick):
     fmt = lambda a: "[" + ", ".join(f"{v:.3f}" for v in np.ravel(a)) + "]"
-    m, t = spec["model"], spec["train"]
-    lines = [f"# HMM emulation: results ({'QUICK run' if quick else 'full run'})", "",
-             f"2-state linear-chain HMM, sequences of {spec['task']['n_time']} steps; bias-free ReLU VanillaRNN with "
-             f"{m['hidden_size']} units; Adam lr {t['learning_rate']}, batch {t['batch_size']}, {t['n_steps']} steps, "
-             f"grad clip {t['grad_clip']}; {len(rows)} seeds. Statistics from {N_EVAL} generated sequences per network; "
-             f"matched distance on {N_EVAL // 2} sequences.", "",
-             f"Analytic emission marginals: {fmt(rows[0]['marginals_exact'])}; analytic emission changes per sequence: "
-             f"{rows[0]['changes_exact']:.3f}; analytic P(o'|o): {fmt(rows[0]['transitions_exact'])}", "",
-             "| member | seed | final loss | marginals | max marginal error | max P(o'\\|o) error | changes / sequence | "
-             "S(RNN, HMM) | S(HMM', HMM) | ratio |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['member']} | {r['seed']} | {r['final_loss']:.2e} | {fmt(r['marginals'])} | {r['marginal_err']:.3f} | "
-                     f"{r['transition_err']:.3f} | {r['changes']:.2f} | {r['distance']:.4f} | {r['baseline']:.4f} | {r['ratio']:.2f} |")
-    lines += ["", "## Zero input", "",
-              "| member | fixed points (zero input) | stable | largest ‖h*‖ | slow points | spread of end states after "
-              f"{N_RELAX} zero-input steps / driven scale | largest ‖h_end‖ / driven scale |", "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['member']} | {r['fp_n_fixed']} | {r['fp_n_stable']} | {r['fp_max_norm']:.2e} | {r['fp_n_slow']} | "
-                     f"{r['end_spread']:.2e} | {r['end_norm']:.2e} |")
-    lines += ["", "## Noise scaling (64 trials; entries of the hidden trajectory that differ from c·h)", "",
-              "| member | c = 2 | c = 0.5 | c = 3 (max relative difference) |", "|---|---|---|---|"]
-    for r in rows:
-        s = r["scaling"]
-        lines.append(f"| {r['member']} | {s[2.0][0]} differ | {s[0.5][0]} differ | {s[3.0][0]} differ, {s[3.0][1]:.1e} |")
+    lines = [f"# HMM emulation: results ({'QUICK run' if quick else 'full run'})", ""]
+    criteria = []
+    for hmm, spec, rows, ref in sections:
+        m, t = spec["model"], spec["train"]
+        lines += [f"## {TITLES[hmm]} HMM", "",
+                  f"Sequences of {spec['task']['n_time']} steps; bias-free ReLU VanillaRNN with {m['hidden_size']} units; "
+                  f"Adam lr {t['learning_rate']}, batch {t['batch_size']}, {t['n_steps']} steps, grad clip {t['grad_clip']}; "
+                  f"{len(rows)} seeds. Statistics from {N_EVAL} generated sequences per network; matched distance on "
+                  f"{N_EVAL // 2} sequences.", "",
+                  f"Analytic emission marginals: {fmt(rows[0]['marginals_exact'])}; analytic emission changes per sequence: "
+                  f"{rows[0]['changes_exact']:.3f}; analytic P(o'|o): {fmt(rows[0]['transitions_exact'])}", "",
+                  f"Sampling error for reference: {N_EVAL} sequences drawn from the HMM itself give max marginal error "
+                  f"{ref['marginal_err']:.3f}, max P(o'|o) error {ref['transition_err']:.3f}, {ref['changes']:.2f} changes per sequence.", "",
+                  "| member | seed | final loss | marginals | max marginal error | max P(o'\\|o) error | changes / sequence | "
+                  "S(RNN, HMM) | S(HMM', HMM) | ratio |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            lines.append(f"| {r['member']} | {r['seed']} | {r['final_loss']:.2e} | {fmt(r['marginals'])} | {r['marginal_err']:.3f} | "
+                         f"{r['transition_err']:.3f} | {r['changes']:.2f} | {r['distance']:.4f} | {r['baseline']:.4f} | {r['ratio']:.2f} |")
+        lines += ["", "Zero input:", "",
+                  "| member | fixed points (zero input) | stable | largest ‖h*‖ | slow points | spread of end states after "
+                  f"{N_RELAX} zero-input steps / driven scale | largest ‖h_end‖ / driven scale |", "|---|---|---|---|---|---|---|"]
+        for r in rows:
+            lines.append(f"| {r['member']} | {r['fp_n_fixed']} | {r['fp_n_stable']} | {r['fp_max_norm']:.2e} | {r['fp_n_slow']} | "
+                         f"{r['end_spread']:.2e} | {r['end_norm']:.2e} |")
+        lines += ["", "Noise scaling (64 trials; entries of the hidden trajectory that differ from c·h):", "",
+                  "| member | c = 2 | c = 0.5 | c = 3 (max relative difference) |", "|---|---|---|---|"]
+        for r in rows:
+            sc = r["scaling"]
+            lines.append(f"| {r['member']} | {sc[2.0][0]} differ | {sc[0.5][0]} differ | {sc[3.0][0]} differ, {sc[3.0][1]:.1e} |")
+        lines.append("")
 
-    ok_stats = [r["marginal_err"] <= MARGINAL_TOL and r["transition_err"] <= TRANSITION_TOL
-                and abs(r["changes"] - r["changes_exact"]) <= CHANGES_REL_TOL * r["changes_exact"] for r in rows]
-    ok_ratio = [r["ratio"] <= RATIO_MAX for r in rows]
-    ok_collapse = [r["fp_n_stable"] == 1 and r["end_spread"] <= COLLAPSE_TOL for r in rows]
-    ok_scale = [r["scaling"][2.0][0] == 0 and r["scaling"][0.5][0] == 0 for r in rows]
-    need = (2 * len(rows) + 2) // 3
-    verdict = lambda ok, k=need: f"{sum(ok)}/{len(ok)} -> {'PASS' if sum(ok) >= k else 'FAIL'}"
-    lines += ["", "## Pass criteria", "",
-              f"- Pass criterion (emission statistics): in >= 2/3 of networks, marginals within {MARGINAL_TOL} and P(o'|o) within "
-              f"{TRANSITION_TOL} of the analytic values and changes per sequence within {100 * CHANGES_REL_TOL:.0f} %: {verdict(ok_stats)}",
-              f"- Pass criterion (matched distance): in >= 2/3 of networks, S(RNN, HMM) / S(HMM', HMM) <= {RATIO_MAX}: {verdict(ok_ratio)}",
-              f"- Pass criterion (zero input): in >= 2/3 of networks, exactly one stable fixed point at zero input and zero-input end states "
-              f"within {COLLAPSE_TOL} (relative) of each other: {verdict(ok_collapse)}",
-              f"- Pass criterion (noise scaling): in every network, noise x2 and x0.5 scale the hidden trajectory bit for bit: "
-              f"{verdict(ok_scale, len(rows))}",
-              "", "## Run time (this machine)", ""]
+        ok_marg = [r["marginal_err"] <= MARGINAL_TOL for r in rows]
+        ok_trans = [r["transition_err"] <= TRANSITION_TOL
+                    and abs(r["changes"] - r["changes_exact"]) <= CHANGES_REL_TOL * r["changes_exact"] for r in rows]
+        ok_ratio = [r["ratio"] <= RATIO_MAX for r in rows]
+        ok_collapse = [r["fp_n_stable"] == 1 and r["end_spread"] <= COLLAPSE_TOL for r in rows]
+        ok_scale = [r["scaling"][2.0][0] == 0 and r["scaling"][0.5][0] == 0 for r in rows]
+        need = (2 * len(rows) + 2) // 3
+        verdict = lambda ok, k=need: f"{sum(ok)}/{len(ok)} -> {'PASS' if sum(ok) >= k else 'FAIL'}"
+        title = TITLES[hmm]
+        criteria += [
+            f"- Pass criterion (emission marginals, {title}): in >= 2/3 of networks, every marginal within {MARGINAL_TOL} "
+            f"of the analytic value: {verdict(ok_marg)}",
+            f"- Pass criterion (emission transitions, {title}): in >= 2/3 of networks, P(o'|o) within {TRANSITION_TOL} of the "
+            f"analytic values and changes per sequence within {100 * CHANGES_REL_TOL:.0f} %: {verdict(ok_trans)}",
+            f"- Pass criterion (matched distance, {title}): in >= 2/3 of networks, S(RNN, HMM) / S(HMM', HMM) <= {RATIO_MAX}: "
+            f"{verdict(ok_ratio)}",
+            f"- Pass criterion (zero input, {title}): in >= 2/3 of networks, exactly one stable fixed point at zero input and "
+            f"zero-input end states within {COLLAPSE_TOL} (relative) of each other: {verdict(ok_collapse)}",
+            f"- Pass criterion (noise scaling, {title}): in every network, noise x2 and x0.5 scale the hidden trajectory bit "
+            f"for bit: {verdict(ok_scale, len(rows))}",
+        ]
+    lines += ["## Pass criteria", ""] + criteria + ["", "## Run time (this machine)", ""]
     lines += [f"- {k}: {v:.0f} s" for k, v in timings.items()]
     lines.append(f"- total: {sum(timings.values()):.0f} s")
     lines += ["", "Figures: " + ", ".join(figs), ""]

@@ -1,12 +1,17 @@
-"""Curricula and timescales on N-parity (Khajehabdollahi et al. 2024). NOT YET RUN: see README.md.
+"""Curricula and timescales on N-parity (Khajehabdollahi et al. 2024), end to end.
 
-    python experiments/timescales_curriculum/run.py [--quick] [--out DIR]
+    python experiments/timescales_curriculum/run.py [--quick] [--out DIR] [--reuse]
 
 Trains `single_head.toml` and `multi_head.toml` (leaky rate RNNs, per-neuron trainable τ,
-N-parity from N = 2 with an advance threshold of 98 %), reads each member's curriculum
-state from the store (largest N reached, the epoch each N was reached, final accuracy per
-N), runs `neurodyn.analysis.timescales` (binary input, AIC-chosen exponential fits) and
-writes `results.md`.
+N-parity from N = 2 with an advance threshold of 98 %, parameters snapshotted after every
+epoch), then per network: the epoch each N was reached (the curriculum state in the
+store), the final network's accuracy at every N (`neurodyn.train.accuracy_by_n`: does it
+still solve the N it passed earlier?), and, for the network at the end of each stage it
+passed, its learned τ and its autocorrelation timescales τ_net
+(`neurodyn.analysis.autocorrelation_timescales`, binary input, AIC-chosen exponential
+fits, τ_net ≤ 1 excluded). Writes figures and `results.md` into DIR (default:
+experiments/timescales_curriculum/out, or out-quick). `--quick` trains small networks for
+few steps (about 4-5 min on a 2-core CPU).
 """
 
 import argparse
@@ -14,13 +19,27 @@ import pathlib
 import time
 import tomllib
 
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
+import matplotlib
 import numpy as np
 
 import neurodyn
 import neurodyn.analysis as na
+from neurodyn.train import accuracy_by_n
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 CURRICULA = ("single_head", "multi_head")
+# Stated in README.md before the first full run.
+WINS_NEEDED = 3          # of 4 seeds: multi-head reaches a higher N than single-head
+RETAINED = 0.95          # multi-head: accuracy on every earlier N at the end
+FORGOTTEN = 0.75         # single-head: mean accuracy on the earlier N at the end
+ACC_BATCH = 1024         # trials per N for the final accuracy
+TAU_STEPS = 10_000       # timescale run length (quick: 4000), burn-in 500
 
 
 def load_spec(name: str, quick: bool) -> dict:
@@ -34,46 +53,198 @@ def load_spec(name: str, quick: bool) -> dict:
     return spec
 
 
+def snapshot_model(sweep, member: int, ds, pos: int, snap: int):
+    """The member's model with the parameters of snapshot `snap` (`final` layout)."""
+    model = sweep.model(member)
+    for var in ds.data_vars:
+        if not var.startswith("snapshot_"):
+            continue
+        name = var[len("snapshot_"):]
+        old = getattr(model, name)
+        value = np.asarray(ds[var].values[pos, snap])
+        model = eqx.tree_at(lambda m, name=name: getattr(m, name), model, jnp.asarray(value, dtype=old.dtype))
+    return model
+
+
+@eqx.filter_jit
+def _timescales(model, key, n_steps):
+    res = na.autocorrelation_timescales(model, na.BinaryInput(), n_steps=n_steps, burn_in=500, key=key)
+    summary = na.summarise_timescales(res.fit.tau_net)
+    return summary.mean, summary.n_valid, jnp.nanmean(res.learned_tau), res.population_fit.tau_net
+
+
+def analyse(sweep, name: str, eval_every: int, quick: bool) -> list[dict]:
+    """One row per member: curriculum schedule, final accuracy per N, τ per passed stage."""
+    rows = []
+    for g in sweep.groups:
+        ds = sweep.group(g).load()
+        steps = np.asarray(ds["snapshot_step"].values)
+        ns = np.asarray(ds["n"].values)
+        for pos, m in enumerate(np.asarray(ds["member"].values)):
+            m = int(m)
+            reached = np.asarray(ds["curriculum_reached"].values[pos])
+            task = sweep.task(m)
+            model = sweep.model(m)
+            acc = np.asarray(accuracy_by_n(model, task, ACC_BATCH, key=jr.key(500 + m)))
+            n_max = int(ds["curriculum_n"].values[pos])
+            finished = bool(ds["curriculum_finished"].values[pos])
+            # The network at the end of each stage it passed: the snapshot taken when N + 1
+            # was reached (after epoch e, i.e. at step e * eval_every); the final network
+            # for the cap N when the curriculum finished there.
+            stages = []
+            for n in ns:
+                if n + 1 <= ns[-1] and reached[n] > 0:
+                    snap = int(np.nonzero(steps == int(reached[n]) * eval_every)[0][0])
+                    stages.append((int(n), snap, int(steps[snap])))
+                elif n == n_max and finished:
+                    stages.append((int(n), len(steps) - 1, int(steps[-1])))
+            taus = []
+            for n, snap, step in stages:
+                net = snapshot_model(sweep, m, ds, pos, snap)
+                tau_net, n_valid, learned, pop = _timescales(net, jr.key(900 + m), 4000 if quick else TAU_STEPS)
+                taus.append({"n": n, "step": step, "tau_net": float(tau_net), "n_valid": int(n_valid),
+                             "learned_tau": float(learned), "population_tau": float(pop)})
+            rows.append({"curriculum": name, "member": m, "seed": int(np.asarray(sweep.members["seed"].values)[m]),
+                         "n_max": n_max, "finished": finished, "reached": {int(n): int(e) for n, e in zip(ns, reached) if e >= 0},
+                         "accuracy": {int(n): float(a) for n, a in zip(ns, acc) if np.isfinite(a)},
+                         "stages": taus})
+    return rows
+
+
+def spearman(x, y) -> float:
+    if len(x) < 2:
+        return float("nan")
+    rx, ry = np.argsort(np.argsort(x)), np.argsort(np.argsort(y))
+    if np.std(rx) == 0 or np.std(ry) == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def figures(out: pathlib.Path, rows, eval_every: int) -> list[str]:
+    names = []
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for r in rows:
+        color = "C0" if r["curriculum"] == "single_head" else "C1"
+        ns = sorted(r["reached"])
+        epochs = [r["reached"][n] for n in ns]
+        axes[0].step(np.asarray(epochs) * eval_every, ns, where="post", color=color, alpha=0.7,
+                     label=r["curriculum"] if r["seed"] == 0 else None)
+        accs = sorted(r["accuracy"].items())
+        axes[1].plot([n for n, _ in accs], [a for _, a in accs], "o-", color=color, alpha=0.7,
+                     label=r["curriculum"] if r["seed"] == 0 else None)
+        st = r["stages"]
+        axes[2].plot([s["n"] for s in st], [s["tau_net"] for s in st], "o-", color=color, alpha=0.7,
+                     label=f"{r['curriculum']} τ_net" if r["seed"] == 0 else None)
+        axes[2].plot([s["n"] for s in st], [s["learned_tau"] for s in st], "s--", color=color, alpha=0.4,
+                     label=f"{r['curriculum']} learned τ" if r["seed"] == 0 else None)
+    axes[0].set(xlabel="training step", ylabel="current N", title="curriculum progress (one line per network)")
+    axes[1].axhline(0.5, color="k", lw=0.8, ls=":")
+    axes[1].set(xlabel="N", ylabel="accuracy of the final network", title="accuracy at every N after training",
+                ylim=(0.3, 1.02))
+    axes[2].set(xlabel="N passed", ylabel="mean over units (steps)", title="timescales at the end of each stage")
+    for ax in axes:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    names.append("curriculum_timescales.png")
+    fig.savefig(out / names[-1], dpi=110)
+    plt.close(fig)
+    return names
+
+
+def write_results(out, rows, specs, timings, figs, quick):
+    s = specs["multi_head"]
+    m, t, task = s["model"], s["train"], s["task"]
+    lines = [f"# Curricula and timescales: results ({'QUICK run' if quick else 'full run'})", "",
+             f"N-parity from N = 2 to n_cap = {task['n_cap']}; leaky rate RNN ({m['leak']} leak), {m['hidden_size']} units, "
+             f"LeakyReLU(0.01), no self-connections, τ trainable; SGD Nesterov lr {t['learning_rate']}, momentum {t['momentum']}, "
+             f"grad clip {t['grad_clip']}, batch {t['batch_size']}, {t['n_steps']} steps in epochs of {t['eval_every']} steps "
+             f"(advance at > {100 * t['curriculum_threshold']:.0f} % on {t['curriculum_eval_batch_size']} fresh trials); "
+             f"{s['sweep']['seeds']} seeds per curriculum. Final accuracy per N on {ACC_BATCH} fresh trials per N. "
+             f"Timescales: binary input, {4000 if quick else TAU_STEPS} steps after 500 burn-in, fits on lags 0-30, "
+             "units with τ_net ≤ 1 excluded.", ""]
+    for name in CURRICULA:
+        lines += [f"## {name}", "",
+                  "| seed | largest N | finished at cap | epoch each N was reached | final accuracy at each N |",
+                  "|---|---|---|---|---|"]
+        for r in rows:
+            if r["curriculum"] != name:
+                continue
+            lines.append(f"| {r['seed']} | {r['n_max']} | {'yes' if r['finished'] else 'no'} | "
+                         + ", ".join(f"N{n}:{e}" for n, e in sorted(r["reached"].items())) + " | "
+                         + ", ".join(f"N{n}:{100 * a:.1f}%" for n, a in sorted(r["accuracy"].items()) if n >= 2) + " |")
+        lines += ["", "Timescales of the network at the end of each stage it passed (step = training step of the snapshot):", "",
+                  "| seed | N | step | learned τ mean | τ_net mean (units kept) | population τ_net |", "|---|---|---|---|---|---|"]
+        for r in rows:
+            if r["curriculum"] != name:
+                continue
+            for st in r["stages"]:
+                lines.append(f"| {r['seed']} | {st['n']} | {st['step']} | {st['learned_tau']:.3f} | "
+                             f"{st['tau_net']:.3f} ({st['n_valid']}) | {st['population_tau']:.3f} |")
+        lines.append("")
+
+    single = {r["seed"]: r for r in rows if r["curriculum"] == "single_head"}
+    multi = {r["seed"]: r for r in rows if r["curriculum"] == "multi_head"}
+    seeds = sorted(set(single) & set(multi))
+    n_seeds = len(seeds)
+    need = WINS_NEEDED if not quick else n_seeds
+    wins = sum(multi[k]["n_max"] > single[k]["n_max"] for k in seeds)
+    ties = sum(multi[k]["n_max"] == single[k]["n_max"] for k in seeds)
+
+    def earlier(r):  # the N passed before the current one
+        return [a for n, a in r["accuracy"].items() if 2 <= n < r["n_max"]]
+
+    kept = [bool(earlier(r)) and min(earlier(r)) >= RETAINED for r in multi.values()]
+    lost = [bool(earlier(r)) and float(np.mean(earlier(r))) <= FORGOTTEN for r in single.values()]
+    rising = {}
+    for name, group in (("single_head", single), ("multi_head", multi)):
+        rho = [spearman([s["n"] for s in r["stages"]], [s["tau_net"] for s in r["stages"]]) for r in group.values()]
+        rising[name] = (sum(np.isfinite(x) and x > 0 for x in rho), rho)
+    fmt = lambda xs: "[" + ", ".join(f"{x:.2f}" for x in xs) + "]"
+    lines += ["## Pass criteria", "",
+              f"- Pass criterion (curriculum): multi-head reaches a higher N than single-head (same seed, same steps) in >= "
+              f"{need} of {n_seeds} seeds: {wins}/{n_seeds} (ties {ties}) -> {'PASS' if wins >= need else 'FAIL'}",
+              f"- Pass criterion (retention, multi-head): accuracy >= {100 * RETAINED:.0f} % at every earlier N at the end, in >= "
+              f"{need} of {n_seeds} seeds: {sum(kept)}/{n_seeds} -> {'PASS' if sum(kept) >= need else 'FAIL'}",
+              f"- Pass criterion (forgetting, single-head): mean accuracy <= {100 * FORGOTTEN:.0f} % on the earlier N at the end, in >= "
+              f"{need} of {n_seeds} seeds: {sum(lost)}/{n_seeds} -> {'PASS' if sum(lost) >= need else 'FAIL'}",
+              f"- Pass criterion (τ_net rises with N, single-head): Spearman(N, τ_net) > 0 in >= {need} of {n_seeds} seeds "
+              f"(values {fmt(rising['single_head'][1])}): {rising['single_head'][0]}/{n_seeds} -> "
+              f"{'PASS' if rising['single_head'][0] >= need else 'FAIL'}",
+              f"- Pass criterion (τ_net rises with N, multi-head): Spearman(N, τ_net) > 0 in >= {need} of {n_seeds} seeds "
+              f"(values {fmt(rising['multi_head'][1])}): {rising['multi_head'][0]}/{n_seeds} -> "
+              f"{'PASS' if rising['multi_head'][0] >= need else 'FAIL'}",
+              "", "## Run time (this machine)", ""]
+    lines += [f"- {k}: {v:.0f} s" for k, v in timings.items()]
+    lines.append(f"- total: {sum(timings.values()):.0f} s")
+    lines += ["", "Figures: " + ", ".join(figs), ""]
+    (out / "results.md").write_text("\n".join(lines))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="small networks, few steps (minutes)")
     parser.add_argument("--out", type=pathlib.Path, default=None)
+    parser.add_argument("--reuse", action="store_true", help="reuse complete stores already in DIR instead of retraining")
     args = parser.parse_args(argv)
     out = args.out or HERE / ("out-quick" if args.quick else "out")
     out.mkdir(parents=True, exist_ok=True)
-    reached = {}
-    lines = [f"# Curricula and timescales: results ({'QUICK run' if args.quick else 'full run'})", ""]
+    rows, timings, specs = [], {}, {}
     for name in CURRICULA:
+        spec = specs[name] = load_spec(name, args.quick)
         store = out / f"{name}.zarr"
         start = time.perf_counter()
-        sweep = neurodyn.run_sweep(load_spec(name, args.quick), store, overwrite=store.exists(), progress=False).open()
-        trained = time.perf_counter() - start
-        tau = na.timescales(sweep, n_steps=5000 if args.quick else 20_000, burn_in=500, progress=False)
-        lines += [f"## {name} (trained in {trained:.0f} s)", "",
-                  "| member | seed | largest N | epoch each N was reached | final accuracy per N | learned τ mean | τ_net mean |",
-                  "|---|---|---|---|---|---|---|"]
-        for g in sweep.groups:
-            ds = sweep.group(g).load()
-            tds = tau[g]
-            for pos, m in enumerate(np.asarray(ds["member"].values)):
-                n_max = int(ds["curriculum_n"].values[pos])
-                reached.setdefault(name, []).append(n_max)
-                epochs = np.asarray(ds["curriculum_reached"].values[pos])
-                acc = np.asarray(ds["curriculum_accuracy"].values[pos])
-                ns = np.asarray(ds["n"].values)
-                lines.append(
-                    f"| {int(m)} | {int(np.asarray(sweep.members['seed'].values)[int(m)])} | {n_max} | "
-                    + ", ".join(f"N{n}:{e}" for n, e in zip(ns, epochs) if e >= 0) + " | "
-                    + ", ".join(f"N{n}:{100 * a:.0f}%" for n, a in zip(ns, acc) if np.isfinite(a)) + " | "
-                    + f"{np.nanmean(np.asarray(tds['learned_tau'].values[pos])):.3g} | {float(tds['tau_net_mean'].values[pos]):.3g} |"
-                )
-        lines.append("")
-    single, multi = np.asarray(reached["single_head"]), np.asarray(reached["multi_head"])
-    wins = int(np.sum(multi > single[: len(multi)]))
-    lines.append(f"- Pass criterion (curriculum): multi-head reaches a higher N than single-head (same seed, same steps) "
-                 f"in >= 3 of 4 seeds: {wins}/{len(multi)} -> {'PASS' if wins >= 3 else 'FAIL'}")
-    (out / "results.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+        if args.reuse and store.exists() and neurodyn.open_sweep(store).complete:
+            sweep = neurodyn.open_sweep(store)
+            timings[f"{name} training (reused store, not timed)"] = 0.0
+        else:
+            sweep = neurodyn.run_sweep(spec, store, overwrite=store.exists(), progress=False).open()
+            timings[f"{name} training"] = time.perf_counter() - start
+        start = time.perf_counter()
+        rows += analyse(sweep, name, int(spec["train"]["eval_every"]), args.quick)
+        timings[f"{name} accuracy per N and timescales"] = time.perf_counter() - start
+    figs = figures(out, rows, int(specs["multi_head"]["train"]["eval_every"]))
+    write_results(out, rows, specs, timings, figs, args.quick)
+    print((out / "results.md").read_text())
 
 
 if __name__ == "__main__":
