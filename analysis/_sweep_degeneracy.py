@@ -166,17 +166,15 @@ def degeneracy(
                 matrices["weight_distance"] = pairs_to_matrix(raw, same, n, diagonal=0.0)
                 matrices["weight_distance_normalised"] = pairs_to_matrix(normed, same, n, diagonal=0.0)
         if "representations" in levels:
-            same = np.asarray([p for p in pairs if per["states"][p[0]].shape == per["states"][p[1]].shape], dtype=np.int64).reshape(-1, 2)
+            reps = [s.reshape(-1, s.shape[-1]) for s in per["states"]]
+            same, (cka, ang) = _pairwise_same_shape((linear_cka, procrustes_angle), reps, pairs)
             if len(same):
-                reps = jnp.asarray(np.stack([s.reshape(-1, s.shape[-1]) for s in per["states"]]))
-                cka = pairwise(linear_cka, reps, jnp.asarray(same))
-                ang = pairwise(procrustes_angle, reps, jnp.asarray(same))
-                matrices["cka"] = pairs_to_matrix(np.asarray(cka), same, n, diagonal=1.0)
-                matrices["procrustes_angle"] = pairs_to_matrix(np.asarray(ang), same, n)
+                matrices["cka"] = pairs_to_matrix(cka, same, n, diagonal=1.0)
+                matrices["procrustes_angle"] = pairs_to_matrix(ang, same, n)
         if "behaviour" in levels:
-            outs = jnp.asarray(np.stack(per["outputs"]))
-            od = pairwise(output_distance, outs, jnp.asarray(pairs))
-            matrices["output_distance"] = pairs_to_matrix(np.asarray(od), pairs, n)
+            same, (od,) = _pairwise_same_shape((output_distance,), per["outputs"], pairs)
+            if len(same):
+                matrices["output_distance"] = pairs_to_matrix(od, same, n)
     per_member = {}
     if "feature_learning" in levels:
         per_member = {"weight_change": per["change"], "kernel_alignment": per["alignment"]}
@@ -189,6 +187,23 @@ def degeneracy(
     if figures is not None:
         _figures(pathlib.Path(figures), ds, list(matrices), color_by or (condition_by[0] if condition_by else None))
     return ds
+
+
+def _pairwise_same_shape(fns, arrays, pairs):
+    """Each `fn` over the pairs whose two arrays have equal shapes, one stacked `pairwise`
+    call per shape (members of different widths or output sizes are never stacked
+    together). Returns the pairs kept and one value array per `fn`, in that order."""
+    shapes = [np.shape(a) for a in arrays]
+    keep = np.asarray([p for p in pairs if shapes[p[0]] == shapes[p[1]]], dtype=np.int64).reshape(-1, 2)
+    values = [np.empty(len(keep)) for _ in fns]
+    for shape in dict.fromkeys(shapes[i] for i in keep[:, 0]):
+        rows = np.flatnonzero([shapes[i] == shape for i in keep[:, 0]])
+        ids = np.unique(keep[rows])
+        local = np.searchsorted(ids, keep[rows])
+        stacked = jnp.asarray(np.stack([arrays[i] for i in ids]))
+        for out, fn in zip(values, fns):
+            out[rows] = np.asarray(pairwise(fn, stacked, jnp.asarray(local)))
+    return keep, values
 
 
 def _index(tree, i):
