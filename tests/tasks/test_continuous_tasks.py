@@ -65,6 +65,24 @@ def test_path_integration_without_walls_is_the_cumulative_sum():
     np.testing.assert_allclose(errors, 0.5, rtol=1e-3)
 
 
+@pytest.mark.parametrize("dims", [2, 3])
+def test_normalised_path_integration_rescales_speed_and_targets_only(dims):
+    raw = PathIntegration(dims=dims, n_time=60, box=3.0, speed_max=0.4)
+    unit = PathIntegration(dims=dims, n_time=60, box=3.0, speed_max=0.4, normalise=True)
+    a, b = raw.sample_batch(16, key=jr.key(5)), unit.sample_batch(16, key=jr.key(5))
+    speed = 2 * (dims - 1)  # the speed channel follows the heading channels
+    np.testing.assert_allclose(b.inputs[..., speed], a.inputs[..., speed] / 0.4, rtol=1e-6)
+    others = [i for i in range(raw.input_size) if i != speed]
+    np.testing.assert_array_equal(b.inputs[..., others], a.inputs[..., others])
+    assert float(b.inputs[..., speed].max()) <= 1.0 and float(np.abs(b.targets).max()) <= 1.0
+    np.testing.assert_allclose(b.targets, a.targets / 3.0, rtol=1e-6, atol=1e-7)
+    # the metric stays in position units: the same position estimate, the same error
+    estimate = a.targets + np.array([0.3, 0.4, 0.0][:dims])
+    np.testing.assert_allclose(jax.vmap(raw.metric)(estimate, a), 0.5, rtol=1e-4)
+    np.testing.assert_allclose(jax.vmap(unit.metric)(estimate / 3.0, b), 0.5, rtol=1e-4)
+    assert unit.ood().normalise and unit.ood().n_time == 120
+
+
 def test_head_direction_integrates_angular_velocity():
     task = HeadDirection(n_time=100, angular_std=0.3)
     trials = task.sample_batch(16, key=jr.key(8))

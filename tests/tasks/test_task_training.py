@@ -75,15 +75,18 @@ def test_sine_generation_mse_below_0_05():
     assert _held_out_metric(model, task) < 0.05
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="not reached yet: held-out error 0.81 after 6000 Adam steps (lr 1e-3), 0.85 after "
-    "15000 (eval plateau 0.6-1.0), chance 2.6 at lr 3e-3; needs a longer or scheduled run "
-    "or a different start-position cue (issue 6 report)",
-)
 def test_2d_path_integration_error_below_0_5():
-    task = PathIntegration(dims=2)
-    model = _train(task, 128, optimizer="adam", learning_rate=1e-3, batch_size=64, n_steps=6000, grad_clip=1.0)
+    # Unit-scale coding (targets p/box, speed s/speed_max; the metric stays in position
+    # units) and Adam stepped down 5e-4 → 1.5e-4 → 4.5e-5. With raw ±5 targets the same
+    # run ends near 1.0; at a constant 1e-3 and batch 64 near 0.8 (the issue 6 report).
+    task = PathIntegration(dims=2, normalise=True)
+    model = _train(task, 128, optimizer="adam", learning_rate=5e-4, batch_size=128, n_steps=1100, grad_clip=1.0)
+    for phase, learning_rate in enumerate((1.5e-4, 4.5e-5), start=1):
+        config = neurodyn.TrainConfig(
+            optimizer="adam", learning_rate=learning_rate, batch_size=128, n_steps=1100, grad_clip=1.0
+        )
+        model, history = neurodyn.fit(model, task, config, key=jr.key(100 + phase))
+        assert not history.diverged
     assert _held_out_metric(model, task) < 0.5
 
 
