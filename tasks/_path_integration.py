@@ -42,13 +42,11 @@ class PathIntegration(AbstractTask):
     y₀/box, z₀/box], where the start position is given at the first step only (0 later).
 
     **Unit scale** (`normalise=True`): the speed input is s/speed_max ∈ [0, 1] and the
-    targets are p_t/box ∈ [−1, 1], so inputs, targets and a tanh network's readout all
-    work at unit scale; the metric still reports the error in position units,
-    box·‖y − p/box‖ = ‖box·y − p‖. The raw targets (default) reach ±box, so the squared
-    error is box² times larger and the readout must grow far from its 1/√N start: with
-    box 5 a 128-unit tanh network trained for a few thousand Adam steps stays above an
-    error of 0.6, and below 0.5 with unit scale. A loss threshold refers to the
-    targets as given, so it means box² times less error in raw units.
+    targets are p_t/box ∈ [−1, 1], the scale of a tanh network's units and of its
+    1/√N readout (raw targets reach ±box, which a short training run does not reach:
+    with box 5 the error stays near 1 where unit scale gets below 0.5). The metric
+    stays in position units. A loss threshold refers to the targets as given: under
+    unit scale a squared error L is box²·L in position units.
 
     **Arguments:**
 
