@@ -16,12 +16,9 @@ console = Console()
 
 def _use_cores():
     """On a CPU-only machine, one JAX device per core: a sweep's members train on all."""
-    from .train import use_cpu_cores
+    from .train._members import use_cpu_cores_if_possible
 
-    try:
-        use_cpu_cores()
-    except RuntimeError:  # JAX already started in this process: keep its devices
-        pass
+    use_cpu_cores_if_possible()
 
 
 @app.command()

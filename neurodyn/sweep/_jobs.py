@@ -61,14 +61,11 @@ def read_side_files(path) -> list[dict]:
 
 def run_job(task: JobTask) -> dict:
     """Train the regions of `task` into its store; return (and store) the job's report."""
-    from ..train import use_cpu_cores
+    from ..train._members import use_cpu_cores_if_possible
     from ._region import train_region
     from ._run import _devices, _eval_trials, _status, snapshot_steps
 
-    try:  # a job is its own process: on a CPU-only node, one device per allotted core
-        use_cpu_cores()
-    except RuntimeError:  # JAX already started here (e.g. the job runs in the parent)
-        pass
+    use_cpu_cores_if_possible()  # a job is its own process: one device per allotted core
     devices = _devices(task.devices)
     report = {**owner(), "job": task.name, "regions": task.region_names(), "finished": [], "statuses": {}, "state": "running"}
     atomic_write_json(side_file(task.path, task.name), report)

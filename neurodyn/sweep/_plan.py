@@ -7,7 +7,6 @@ noise levels, task probabilities) is an array leaf that differs across members.
 """
 
 import dataclasses
-import math
 
 import equinox as eqx
 import jax
@@ -144,10 +143,6 @@ def estimate_bytes(built: BuiltMember, n_members: int) -> dict:
     eval_batch = 4 * c.eval_batch_size * t * (built.task.input_size + 2 * built.task.output_size)
     per_member = weights + activations + eval_batch
     return {"per_member": per_member, "total": per_member * n_members, "params": params}
-
-
-def padded_size(n: int, n_devices: int) -> int:
-    return int(math.ceil(n / n_devices) * n_devices)
 
 
 def zeros_like_member_axis(tree, n: int):

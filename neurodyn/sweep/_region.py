@@ -11,9 +11,9 @@ import xarray as xr
 from .. import _faults, store
 from ..train import member_mesh, run_chunk_vmapped
 from ..train._group import group_trainer, init_group, unstack
-from ..train._members import shard_members
+from ..train._members import padded_size, shard_members
 from ._datasets import param_fields
-from ._plan import BuiltMember, padded_size
+from ._plan import BuiltMember
 
 
 @dataclasses.dataclass

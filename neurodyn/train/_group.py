@@ -13,7 +13,7 @@ from ..models import AbstractRNN
 from ..tasks import AbstractTask
 from ._config import TrainConfig
 from ._fit import History, model_has_noise, run_chunk_vmapped
-from ._members import check_layout, member_mesh, shard_members
+from ._members import check_layout, member_mesh, padded_size, shard_members
 from ._trainer import Logs, Trainer, TrainState
 
 
@@ -104,7 +104,7 @@ def fit_group(
             f"{len(keys)} keys; pass one of each per member (or one task / config for all)."
         )
     devices = jax.devices() if devices is None else list(devices)
-    k = -(-n // len(devices)) * len(devices)  # members padded to a multiple of the devices
+    k = padded_size(n, len(devices))
     pad = lambda xs: list(xs) + [xs[-1]] * (k - n)  # noqa: E731
     trainer = group_trainer(configs, models, curriculum=curriculum)
     mesh = member_mesh(devices)

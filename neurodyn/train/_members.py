@@ -45,17 +45,18 @@ def resolve_layout(layout: str, mesh: jax.sharding.Mesh | None = None) -> str:
     return "map" if platform == "cpu" else "vmap"
 
 
-def _map(fn, tree):
-    """`fn` over the leading axis of `tree`'s arrays, one member after another."""
+def _on_arrays(transform, fn, tree):
+    """`transform` (lax.map, shard_map, …) applied to `fn` over the arrays of `tree`;
+    non-array leaves pass around it unchanged, in and out."""
     arrays, static = eqx.partition(tree, eqx.is_array)
     out_static = []
 
-    def one(a):
+    def inner(a):
         out_arrays, out_rest = eqx.partition(fn(eqx.combine(a, static)), eqx.is_array)
         out_static.append(out_rest)
         return out_arrays
 
-    out = jax.lax.map(one, arrays)
+    out = transform(inner)(arrays)
     return eqx.combine(out, out_static[0])
 
 
@@ -72,21 +73,20 @@ def over_members(fn, tree, *, layout: str = "auto", mesh: jax.sharding.Mesh | No
     - `mesh`: a one-axis mesh named `"member"` to split members over its devices; None
       runs everything where `tree` lives.
     """
-    local = layout if layout != "auto" else resolve_layout(layout, mesh)
-    run = (lambda t: eqx.filter_vmap(fn)(t)) if local == "vmap" else (lambda t: _map(fn, t))
+    if resolve_layout(layout, mesh) == "vmap":
+        run = eqx.filter_vmap(fn)
+    else:
+        run = lambda t: _on_arrays(lambda f: lambda a: jax.lax.map(f, a), fn, t)  # noqa: E731
     if mesh is None or mesh.devices.size <= 1:
         return run(tree)
-    arrays, static = eqx.partition(tree, eqx.is_array)
-    out_static = []
-
-    def shard(a):
-        out_arrays, out_rest = eqx.partition(run(eqx.combine(a, static)), eqx.is_array)
-        out_static.append(out_rest)
-        return out_arrays
-
     spec = jax.sharding.PartitionSpec("member")
-    out = jax.shard_map(shard, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)(arrays)
-    return eqx.combine(out, out_static[0])
+    shard = lambda f: jax.shard_map(f, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)  # noqa: E731
+    return _on_arrays(shard, run, tree)
+
+
+def padded_size(n: int, n_devices: int) -> int:
+    """Members padded up to a multiple of the devices that share them."""
+    return -(-n // n_devices) * n_devices
 
 
 def member_mesh(devices) -> jax.sharding.Mesh | None:
@@ -104,6 +104,15 @@ def shard_members(tree, mesh: jax.sharding.Mesh | None):
     arrays, static = eqx.partition(tree, eqx.is_array)
     arrays = jax.tree_util.tree_map(lambda x: jax.device_put(x, sharding), arrays)
     return eqx.combine(arrays, static)
+
+
+def use_cpu_cores_if_possible() -> None:
+    """`use_cpu_cores()`, unless JAX has already started in this process (then keep its
+    devices): what the command line and cluster jobs call first."""
+    try:
+        use_cpu_cores()
+    except RuntimeError:
+        pass
 
 
 def cpu_cores() -> int:

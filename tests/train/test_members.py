@@ -98,3 +98,9 @@ def test_layouts_keep_static_fields(group):
     got, _ = run_chunk_vmapped(trainer, states, layout="map")
     assert eqx.tree_equal(eqx.filter(got, eqx.is_array, inverse=True), eqx.filter(states, eqx.is_array, inverse=True))
     assert type(got.model) is models.CTRNN and got.model.hidden_size == 8
+
+
+def test_run_chunk_refuses_an_unknown_layout(group):
+    trainer, states = group
+    with pytest.raises(ValueError, match="member layout 'scan' is not one of"):
+        run_chunk_vmapped(trainer, states, layout="scan")
