@@ -21,7 +21,7 @@ $(VENV)/.installed-test: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/neurodyn demo
+	$(BIN)/neurodyn demo --overwrite
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)

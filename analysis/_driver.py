@@ -10,6 +10,7 @@ code version as attributes; running an analysis again replaces its results.
 """
 
 import dataclasses
+import json
 from collections.abc import Callable, Sequence
 
 import equinox as eqx
@@ -20,7 +21,7 @@ import xarray as xr
 
 from neurodyn._version import __version__
 from neurodyn.spec import MODELS, TASKS
-from neurodyn.store import SweepStore, open_sweep, write_dataset
+from neurodyn.store import SweepStore, open_sweep, read_group, write_dataset
 
 
 @dataclasses.dataclass
@@ -70,6 +71,9 @@ def select_members(sweep: SweepStore, selection: dict | None, *, trained_only: b
     """Member ids matching `selection` (hyperparameter values), trained ones only."""
     table = sweep.members
     ids = np.asarray(table["member"].values) if not selection else sweep.select(**selection)
+    error = sweep.damage_error(ids)
+    if error is not None:
+        raise error
     if trained_only:
         status = dict(zip(np.asarray(table["member"].values).tolist(), np.asarray(table["status"].values).tolist()))
         ids = np.asarray([i for i in ids if status[int(i)] in ("ok", "not_converged")], dtype=np.int64)
@@ -88,6 +92,7 @@ def run_over_members(
     progress: bool = True,
     write: bool = True,
     groups: Sequence[str] | None = None,
+    replace: bool = False,
 ) -> dict[str, xr.Dataset]:
     """Run `fn` over chunks of members of every group and store the results.
 
@@ -99,8 +104,12 @@ def run_over_members(
     - `members_per_chunk`: members held in memory (and vmapped) at once.
     - `selection`: hyperparameter values selecting members, e.g. `{"seed": 0}`.
     - `settings`: stored with the results (with the code version).
+    - `replace`: results already stored for this analysis are kept and merged by
+      member (members analysed now replace their own rows, the others stay) when they
+      were computed with the same settings; with other settings the call is refused
+      before any work, unless `replace=True` replaces them whole.
 
-    **Returns:** the results per group.
+    **Returns:** the results per group (the members analysed now).
     """
     if isinstance(members_per_chunk, bool) or not isinstance(members_per_chunk, int) or members_per_chunk < 1:
         raise ValueError(f"members_per_chunk={members_per_chunk!r} must be an integer >= 1.")
@@ -115,6 +124,8 @@ def run_over_members(
             todo[g] = ids
     if not todo:
         raise ValueError(f"no trained member of {str(sweep.path)!r} matches {selection or 'the sweep'}; see `neurodyn info`.")
+    if write:
+        check_stored_settings(sweep, name, list(todo), settings or {}, replace=replace)
     bar = _Progress(progress, sum(len(v) for v in todo.values()), name)
     results = {}
     key = jr.key(seed)
@@ -143,9 +154,60 @@ def run_over_members(
                 }
             )
             if write:
-                write_dataset(sweep.path, f"analyses/{name}.{g}", result, replace=True)
+                stored = merge_by_member(sweep, f"{name}.{g}", result) if not replace else result
+                write_dataset(sweep.path, f"analyses/{name}.{g}", stored, replace=True)
             results[g] = result
     return results
+
+
+def stored_settings(attrs: dict) -> dict:
+    """The settings an analysis stored (a dict, or its JSON text), normalised."""
+    value = attrs.get("settings", {})
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {"settings": value}
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def check_stored_settings(sweep: SweepStore, name: str, groups: Sequence[str], settings: dict, *, replace: bool, ignore: Sequence[str] = ()) -> None:
+    """Refuse, before any work, to mix results of other settings into stored ones."""
+    if replace:
+        return
+    new = {k: v for k, v in stored_settings({"settings": _jsonable(settings)}).items() if k not in ignore}
+    for g in groups:
+        child = f"{name}.{g}" if g else name
+        if child not in sweep._store.analyses:
+            continue
+        old = {k: v for k, v in stored_settings(read_group(sweep.path, f"analyses/{child}").attrs).items() if k not in ignore}
+        if old != new:
+            changed = sorted(set(old) | set(new), key=str)
+            diff = ", ".join(f"{k}: {old.get(k, '(unset)')!r} -> {new.get(k, '(unset)')!r}" for k in changed if old.get(k) != new.get(k))
+            raise ValueError(
+                f"{str(sweep.path)!r} already holds {name!r} results computed with other settings "
+                f"({diff}). Nothing was computed or changed. To replace them, pass replace=True "
+                "(--replace); to keep both, copy the store first."
+            )
+
+
+def merge_by_member(sweep: SweepStore, child: str, new: xr.Dataset) -> xr.Dataset:
+    """`new` joined with the stored rows of `analyses/<child>` for the other members."""
+    if child not in sweep._store.analyses:
+        return new
+    old = read_group(sweep.path, f"analyses/{child}").load()
+    if "member" not in old.dims:
+        return new
+    keep = old.isel(member=np.flatnonzero(~np.isin(np.asarray(old["member"].values), np.asarray(new["member"].values))))
+    if keep.sizes["member"] == 0:
+        return new
+    fills = {}
+    for var, arr in {**dict(keep.data_vars), **dict(new.data_vars)}.items():
+        kind = arr.dtype.kind
+        fills[var] = -1 if kind in "iu" else (False if kind == "b" else ("" if kind in "UO" else np.nan))
+    merged = xr.concat([keep, new], dim="member", join="outer", fill_value=fills, combine_attrs="override")
+    merged.attrs = dict(new.attrs)
+    return merged.sortby("member")
 
 
 def _jsonable(settings: dict) -> dict:

@@ -1,5 +1,6 @@
 """Solution degeneracy across the networks of a sweep, written back into its store."""
 
+import json
 import pathlib
 
 import equinox as eqx
@@ -59,6 +60,7 @@ def degeneracy(
     progress: bool = True,
     figures: str | pathlib.Path | None = None,
     color_by: str | None = None,
+    replace: bool = False,
 ) -> xr.Dataset:
     """How differently the networks of a sweep solve their task, at every level.
 
@@ -73,6 +75,10 @@ def degeneracy(
     equal widths only); linear CKA and angular Procrustes distance; output distance.
     Results are written as the `degeneracy` analysis: `(member, member_)` matrices,
     per-condition means, σ_OOD per condition (SCIENCE.md §2).
+
+    Stored results are merged by level: running some `levels` again (same members and
+    other settings) replaces those levels' variables and keeps the others'; results for
+    other members or settings are refused before any work unless `replace=True`.
 
     **Returns:** the Dataset written.
     """
@@ -90,11 +96,25 @@ def degeneracy(
                 f"degeneracy: condition_by names {name!r}, which is not a hyperparameter of this "
                 f"sweep; its hyperparameters are {hyper}.{_checks.closest(name, hyper)}"
             )
+    if color_by is not None and color_by not in table.coords:
+        options = [c for c in table.coords if c != "member"]
+        raise ValueError(
+            f"degeneracy: color_by={color_by!r} is not a hyperparameter of this sweep; its "
+            f"hyperparameters are {options}.{_checks.closest(color_by, options)}"
+        )
+    for name, value in (("rank", rank), ("n_delays", n_delays), ("delay_interval", delay_interval),
+                        ("dsa_restarts", dsa_restarts), ("perm_restarts", perm_restarts),
+                        ("n_ood_trials", n_ood_trials), ("n_probe_trials", n_probe_trials)):
+        _checks.positive_int("degeneracy", name, value)
+    if max_pairs is not None:
+        _checks.positive_int("degeneracy", "max_pairs", max_pairs)
+    _checks.in_range("degeneracy", "ridge", ridge, low=0.0)
     settings = dict(
         levels=list(levels), condition_by=list(condition_by), within_condition=within_condition,
         max_pairs=max_pairs, rank=rank, n_delays=n_delays, delay_interval=delay_interval, ridge=ridge,
         dsa_restarts=dsa_restarts, perm_restarts=perm_restarts, n_ood_trials=n_ood_trials, seed=seed,
     )
+    previous = _stored_for_merge(sweep, selection, settings, replace)
     per = {"operator": [], "weights": [], "states": [], "outputs": [], "ood": [], "change": [], "alignment": []}
     order = []
 
@@ -183,10 +203,75 @@ def degeneracy(
         matrices, conditions=labels, members=members, member_coords=member_coords,
         per_member=per_member, ood_loss=per["ood"] if "behaviour" in levels else None, settings=settings,
     )
+    for name in ds.data_vars:
+        ds[name].attrs["level"] = level_of(str(name))
+    if previous is not None:
+        ds = _merge_levels(previous, ds, levels)
     write_dataset(sweep.path, "analyses/degeneracy", ds, replace=True)
     if figures is not None:
         _figures(pathlib.Path(figures), ds, list(matrices), color_by or (condition_by[0] if condition_by else None))
     return ds
+
+
+#: the level each stored variable belongs to, by name (its `_mean`/`_n_pairs` too)
+_LEVEL_OF = {
+    "dsa_distance": "dynamics", "dsa_angle": "dynamics", "dsa_spectral": "dynamics",
+    "weight_distance": "weights", "weight_distance_normalised": "weights",
+    "cka": "representations", "procrustes_angle": "representations",
+    "output_distance": "behaviour", "ood_loss": "behaviour", "sigma_ood": "behaviour",
+    "weight_change": "feature_learning", "kernel_alignment": "feature_learning",
+}
+
+
+def level_of(name: str) -> str:
+    """The degeneracy level of a stored variable (`dsa_distance_mean` -> "dynamics")."""
+    for suffix in ("_mean", "_n_pairs", ""):
+        base = name[: -len(suffix)] if suffix and name.endswith(suffix) else name
+        if base in _LEVEL_OF:
+            return _LEVEL_OF[base]
+    return "other"
+
+
+def _stored_for_merge(sweep, selection, settings, replace):
+    """The stored degeneracy results to merge the new levels into (None: nothing to keep),
+    or a clear refusal, before any work is done."""
+    from ._driver import select_members, stored_settings
+
+    if replace or "degeneracy" not in sweep.analyses:
+        return None
+    old = sweep.analysis("degeneracy").load()
+    old_settings = {k: v for k, v in stored_settings(old.attrs).items() if k != "levels"}
+    new_settings = {k: v for k, v in stored_settings({"settings": settings}).items() if k != "levels"}
+    members = sorted(int(m) for m in select_members(sweep, selection))
+    same_members = sorted(int(m) for m in np.asarray(old["member"].values)) == members
+    if old_settings == new_settings and same_members:
+        return old
+    why = "other members" if not same_members else "other settings: " + ", ".join(
+        f"{k}: {old_settings.get(k)!r} -> {new_settings.get(k)!r}"
+        for k in sorted(set(old_settings) | set(new_settings)) if old_settings.get(k) != new_settings.get(k)
+    )
+    raise ValueError(
+        f"{str(sweep.path)!r} already holds degeneracy results for {why}. Nothing was computed "
+        "or changed. To replace them, pass replace=True (--replace); to keep both, copy the "
+        "store first."
+    )
+
+
+def _merge_levels(old: xr.Dataset, new: xr.Dataset, levels) -> xr.Dataset:
+    """`new`, plus the variables of `old` that belong to levels not run now."""
+    keep = [v for v in old.data_vars if (old[v].attrs.get("level") or level_of(str(v))) not in levels and v not in new]
+    merged = new.merge(old[keep], compat="override", join="left")
+    settings = json.loads(new.attrs["settings"])
+    old_levels = stored_levels(old)
+    settings["levels"] = [lv for lv in LEVELS if lv in set(old_levels) | set(levels)]
+    merged.attrs = {**new.attrs, "settings": json.dumps(settings, sort_keys=True, default=str)}
+    return merged
+
+
+def stored_levels(ds: xr.Dataset) -> list[str]:
+    from ._driver import stored_settings
+
+    return list(stored_settings(ds.attrs).get("levels", []))
 
 
 def _pairwise_same_shape(fns, arrays, pairs):

@@ -9,6 +9,8 @@ import jax.random as jr
 import numpy as np
 import xarray as xr
 
+from neurodyn import _checks
+
 from ._driver import Chunk, run_over_members
 from ._fp_connect import connect_saddles
 from ._fp_dataset import fixed_points_from_dataset, fixed_points_to_dataset
@@ -34,6 +36,7 @@ def fixed_points(
     seed: int = 0,
     progress: bool = True,
     figures: str | pathlib.Path | None = None,
+    replace: bool = False,
 ) -> dict[str, xr.Dataset]:
     """Find the fixed points of every trained network of a store and store them.
 
@@ -45,7 +48,8 @@ def fixed_points(
     `fixed_points` analysis (one Dataset per group: `points (member, fp, state)`, `valid`,
     `n_points (member)`, `q`, `stability`, `n_unstable`, `eigenvalues_real/imag
     (member, fp, eig)`, `unstable_vector`, `attractor_plus/minus`, candidate statuses)
-    with the settings and code version; re-running replaces them.
+    with the settings and code version. Re-running with the same settings merges by
+    member (e.g. after a `selection`); other settings are refused unless `replace`.
 
     **Arguments:** the search settings of `find_fixed_points` (defaults: the reference
     finder's, SCIENCE.md §1), `max_points` (size of the `fp` axis), `selection`
@@ -54,6 +58,18 @@ def fixed_points(
 
     **Returns:** the results per group.
     """
+    owner = "fixed_points"
+    _checks.positive_int(owner, "n_initial", n_initial)
+    _checks.positive_int(owner, "n_iters", n_iters, minimum=0)
+    _checks.in_range(owner, "noise_scale", noise_scale, low=0.0)
+    _checks.in_range(owner, "learning_rate", learning_rate, low=0.0, low_open=True)
+    _checks.in_range(owner, "tol_q", tol_q, low=0.0, low_open=True)
+    if unique_tol != "auto":
+        _checks.in_range(owner, "unique_tol", unique_tol, low=0.0, low_open=True)
+    if outlier_distance is not None:
+        _checks.in_range(owner, "outlier_distance", outlier_distance, low=0.0, low_open=True)
+    if max_points is not None:
+        _checks.positive_int(owner, "max_points", max_points)
     settings = dict(
         n_initial=n_initial, noise_scale=noise_scale, n_iters=n_iters, learning_rate=learning_rate,
         tol_q=tol_q, unique_tol=unique_tol, outlier_distance=outlier_distance, max_points=max_points,
@@ -73,7 +89,7 @@ def fixed_points(
 
     return run_over_members(
         store, "fixed_points", analyse, members_per_chunk=members_per_chunk, selection=selection,
-        settings=settings, seed=seed, progress=progress,
+        settings=settings, seed=seed, progress=progress, replace=replace,
     )
 
 

@@ -46,6 +46,7 @@ def timescales(
     seed: int = 0,
     progress: bool = True,
     figures: str | pathlib.Path | None = None,
+    replace: bool = False,
 ) -> dict[str, xr.Dataset]:
     """Autocorrelation timescales, learned τ and network timescales of a whole sweep.
 
@@ -56,12 +57,13 @@ def timescales(
     With `network=True` and a stored `fixed_points` analysis, the timescales of the
     linearised dynamics at every fixed point are added (τ = −1/Re λ, or −1/ln|λ| steps).
     Results are written as the `timescales` analysis (`tau_net (member, hidden)`,
-    `autocorrelation (member, lag, hidden)`, learned τ, …).
+    `autocorrelation (member, lag, hidden)`, learned τ, …). Re-running with the same
+    settings merges by member; other settings are refused unless `replace`.
 
     **Returns:** the results per group.
     """
     process = _input_process(input, input_std)
-    for name, value in (("n_steps", n_steps), ("burn_in", burn_in), ("max_lag", max_lag), ("fit_lag", fit_lag)):
+    for name, value in (("n_steps", n_steps), ("burn_in", burn_in), ("max_lag", max_lag), ("fit_lag", fit_lag), ("n_trials", n_trials), ("chunk_size", chunk_size)):
         _checks.positive_int("timescales", name, value, minimum=0 if name == "burn_in" else 1)
     if fit_lag >= max_lag:
         raise ValueError(f"timescales: fit_lag={fit_lag} must be below max_lag={max_lag}.")
@@ -94,7 +96,7 @@ def timescales(
 
     return run_over_members(
         sweep, "timescales", analyse, members_per_chunk=members_per_chunk, selection=selection,
-        settings=settings, seed=seed, progress=progress,
+        settings=settings, seed=seed, progress=progress, replace=replace,
     )
 
 

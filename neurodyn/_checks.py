@@ -57,7 +57,14 @@ def in_range(
     """Check every element of `value` lies in the interval; skipped for tracers."""
     if value is None or not is_concrete(value):
         return value
-    arr = np.asarray(value, dtype=float)
+    try:
+        if isinstance(value, (bool, np.bool_, str, bytes)):
+            raise TypeError
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{owner}: {field} must be a number, got {value!r} of type {type(value).__name__}."
+        ) from None
     bad = ~np.isfinite(arr)
     if low is not None:
         bad |= (arr <= low) if low_open else (arr < low)

@@ -35,8 +35,14 @@ def fresh_accuracy(model, task, *, key, n_trials: int = 256) -> float:
     return float(jnp.mean(jax.vmap(task.metric)(outputs, trials)))
 
 
-def run_demo(out: str | pathlib.Path = "neurodyn-demo", *, tiny: bool = False, console=None):
-    """Run the demo sweep into `out/demo.zarr`, print a summary table, save figures."""
+def run_demo(
+    out: str | pathlib.Path = "neurodyn-demo", *, tiny: bool = False, overwrite: bool = False, console=None
+):
+    """Run the demo sweep into `out/demo.zarr`, print a summary table, save figures.
+
+    An earlier demo's store is replaced only with `overwrite=True` (`neurodyn demo
+    --overwrite`, which `make demo` passes); a store holding files neurodyn did not
+    write is never replaced."""
     from rich.console import Console
     from rich.table import Table
 
@@ -53,6 +59,11 @@ def run_demo(out: str | pathlib.Path = "neurodyn-demo", *, tiny: bool = False, c
         f"trained in one compiled program, written to {store_path}."
     )
     start = time.perf_counter()
+    if store_path.exists() and not overwrite:
+        raise FileExistsError(
+            f"{str(store_path)!r} already holds a store (an earlier demo?). Replace it with "
+            "`neurodyn demo --overwrite` (`make demo` does), or choose another --out."
+        )
     run_sweep(spec, store_path, overwrite=store_path.exists(), console=console)
     elapsed = time.perf_counter() - start
 

@@ -25,12 +25,14 @@ def _use_cores():
 def demo(
     out: str = typer.Option("neurodyn-demo", "--out", help="Folder for the figures."),
     tiny: bool = typer.Option(False, "--tiny", help="Tiny sizes: the same path in seconds."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the store of an earlier demo in --out."),
 ):
     """Train a few small CTRNNs on the 3-bit flip-flop, print a summary, save figures."""
     from ._demo import run_demo
 
     _use_cores()
-    run_demo(out, tiny=tiny, console=console)
+    with _clear_errors():
+        run_demo(out, tiny=tiny, overwrite=overwrite, console=console)
 
 
 @app.command()

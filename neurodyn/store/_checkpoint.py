@@ -36,6 +36,13 @@ from ._layout import Root, StorePath, checkpoint_dir, store_root
 from ._remote import RemotePath
 
 FILE = "checkpoint.npz"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be read back: truncated, empty, not written by
+    neurodyn, or saved from a different training state. A checkpoint only saves time,
+    so a sweep that meets one reports it and trains the region again from its start."""
+
 _MANIFEST, _META = "__manifest__", "__meta__"
 _PYTHON = {"bool": bool, "int": int, "float": float, "complex": complex}
 
@@ -129,10 +136,39 @@ def _checkpoint_file(store_path: StorePath, group: str, region: str) -> Root:
     return checkpoint_dir(store_root(store_path), group, region) / FILE
 
 
+def _damaged(path: Root, why: str) -> CheckpointError:
+    return CheckpointError(
+        f"Checkpoint {str(path)!r} cannot be read ({why}). It only saves time: delete it "
+        "(or let `--resume` do so) and the region trains again from its start."
+    )
+
+
 def _open_npz(path: Root):
-    if isinstance(path, RemotePath):
-        return np.load(io.BytesIO(read_bytes(path)), allow_pickle=False)
-    return np.load(path, allow_pickle=False)
+    try:
+        source = io.BytesIO(read_bytes(path)) if isinstance(path, RemotePath) else path
+        z = np.load(source, allow_pickle=False)
+    except Exception as e:  # OSError, ValueError, EOFError, zipfile.BadZipFile
+        raise _damaged(path, f"not a complete .npz file: {type(e).__name__}") from None
+    if not isinstance(z, np.lib.npyio.NpzFile) or _MANIFEST not in z.files or _META not in z.files:
+        raise _damaged(path, "not a neurodyn checkpoint: no manifest inside")
+    return z
+
+
+def _read_entry(z, name: str, path: Root):
+    """One array of the archive, with every way a damaged file fails named."""
+    try:
+        return z[name]
+    except KeyError:
+        raise _damaged(path, f"the entry {name!r} is missing") from None
+    except Exception as e:  # zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError
+        raise _damaged(path, f"the entry {name!r} is corrupt: {type(e).__name__}") from None
+
+
+def _read_json_entry(z, name: str, path: Root):
+    try:
+        return json.loads(str(_read_entry(z, name, path)))
+    except ValueError:
+        raise _damaged(path, f"the entry {name!r} is not JSON") from None
 
 
 def read_checkpoint_meta(store_path: StorePath, group: str, region: str) -> dict[str, Any] | None:
@@ -141,7 +177,7 @@ def read_checkpoint_meta(store_path: StorePath, group: str, region: str) -> dict
     if not path.is_file():
         return None
     with _open_npz(path) as z:
-        return json.loads(str(z[_META]))
+        return _read_json_entry(z, _META, path)
 
 
 def _decode(entry: dict[str, Any], data: np.ndarray | None, like: Any, where: str):
@@ -153,7 +189,7 @@ def _decode(entry: dict[str, Any], data: np.ndarray | None, like: Any, where: st
     shape = tuple(entry["shape"])
     like_dtype = str(like.dtype) if _is_key(like) else jnp.dtype(like.dtype).name
     if not _is_array(like) or tuple(like.shape) != shape or like_dtype != entry["dtype"]:
-        raise ValueError(
+        raise CheckpointError(
             f"Checkpoint leaf {where} is an array of shape {shape} and dtype "
             f"{entry['dtype']}, but the template has {_describe(like)}; the template "
             "must describe the same training state the checkpoint was saved from."
@@ -190,8 +226,10 @@ def load_checkpoint(
         return None
     like_flat, treedef = jax.tree_util.tree_flatten_with_path(like)
     with _open_npz(path) as z:
-        manifest = json.loads(str(z[_MANIFEST]))
-        meta = json.loads(str(z[_META]))
+        manifest = _read_json_entry(z, _MANIFEST, path)
+        meta = _read_json_entry(z, _META, path)
+        if not isinstance(manifest, list) or not all(isinstance(e, dict) and "path" in e for e in manifest):
+            raise _damaged(path, "its manifest is not a list of leaves")
         saved = [e["path"] for e in manifest]
         wanted = [jax.tree_util.keystr(p) for p, _ in like_flat]
         if saved != wanted:
@@ -199,15 +237,21 @@ def load_checkpoint(
                 (f"{a} vs {b}" for a, b in zip(saved, wanted) if a != b),
                 f"{len(saved)} vs {len(wanted)} leaves",
             )
-            raise ValueError(
+            raise CheckpointError(
                 f"Checkpoint {str(path)!r} has a different structure than the template "
                 f"(saved vs template: {diff}); the template must describe the same "
                 "training state the checkpoint was saved from."
             )
-        leaves = [
-            _decode(entry, z.get(f"leaf_{i:05d}"), like_leaf, entry["path"])
-            for i, (entry, (_, like_leaf)) in enumerate(zip(manifest, like_flat))
-        ]
+        leaves = []
+        for i, (entry, (_, like_leaf)) in enumerate(zip(manifest, like_flat)):
+            name = f"leaf_{i:05d}"
+            data = _read_entry(z, name, path) if name in z.files else None
+            try:
+                leaves.append(_decode(entry, data, like_leaf, entry["path"]))
+            except CheckpointError:
+                raise
+            except (KeyError, TypeError, AttributeError) as e:
+                raise _damaged(path, f"leaf {entry['path']} is malformed: {type(e).__name__}") from None
     return jax.tree_util.tree_unflatten(treedef, leaves), meta
 
 

@@ -1,5 +1,7 @@
 """Datasets inside a store: created at full size, replaced whole, grown, read lazily."""
 
+import json
+
 import xarray as xr
 import zarr
 
@@ -46,6 +48,63 @@ def create_group(store_path: StorePath, group: str, template: xr.Dataset) -> Non
 
 def group_exists(root: Root, group: str) -> bool:
     return (root / group_path(group) / "zarr.json").is_file()
+
+
+def _readable(meta: Root) -> bool:
+    try:
+        doc = json.loads(meta.read_bytes())
+    except (ValueError, OSError):
+        return False
+    return isinstance(doc, dict) and doc.get("zarr_format") == 3
+
+
+def repair_group(store_path: StorePath, group: str, template: xr.Dataset) -> list[str]:
+    """Re-create what is missing of a group from the template it was created from.
+
+    A deleted group is created again (unwritten); a deleted array, or one whose
+    `zarr.json` cannot be read, gets its metadata back (chunk files still present are
+    kept and read again). Nothing that can be read is rewritten. Returns what was
+    re-created ("<group>" for the whole group, else array names); done markers are not
+    touched here: the regions whose data went with it no longer match their manifests
+    and are found damaged. Coordinator only.
+    """
+    root = store_root(store_path)
+    path = group_path(group)
+    base = root / path
+    if not (base / "zarr.json").is_file():
+        if base.is_dir() and any(base.iterdir()):
+            zarr.open_group(str(root), path=path, mode="a", zarr_format=3)
+        else:
+            create_group(root, group, template)
+            return [path]
+    elif not _readable(base / "zarr.json"):
+        (base / "zarr.json").unlink()
+        zarr.open_group(str(root), path=path, mode="a", zarr_format=3)
+    missing = []
+    for name in template.variables:
+        meta = base / str(name) / "zarr.json"
+        if meta.is_file() and _readable(meta):
+            continue
+        if meta.is_file():
+            meta.unlink()
+        missing.append(str(name))
+    if not missing:
+        return []
+    part = template[[n for n in missing if n in template.data_vars]]
+    for name in missing:
+        if name in template.coords and name not in part.coords:
+            part = part.assign_coords({name: template[name]})
+    ds, encoding = placeholders(part)
+    ds = ds.drop_vars([n for n in ds.variables if n not in missing])
+    ds.to_zarr(
+        str(root),
+        group=path,
+        mode="a",
+        compute=False,
+        consolidated=False,
+        encoding={k: v for k, v in encoding.items() if k in ds.variables},
+    )
+    return missing
 
 
 def append_members(store_path: StorePath, group: str, template: xr.Dataset) -> None:

@@ -62,14 +62,46 @@ def _read(path: Root) -> tuple[dict[str, Any] | None, bytes]:
     return (info if isinstance(info, dict) else None), raw
 
 
+def _boot_id() -> str | None:
+    """This machine's boot id (Linux), which tells apart two machines of one host name."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+_BOOT = _boot_id()
+
+
+def provably_dead(info: dict[str, Any] | None) -> bool:
+    """Whether the lock's writer ran on this machine and is no longer running: then the
+    lock is cleared without `--break-lock` (nobody else can be writing under it)."""
+    if info is None or info.get("host") != hostname():
+        return False
+    boot = info.get("boot")
+    if boot is not None and boot != _BOOT:
+        return False
+    try:
+        pid = int(info.get("pid", -1))
+    except (TypeError, ValueError):
+        return False
+    return pid != os.getpid() and not pid_alive(pid)
+
+
 def assess(path: Root, info: dict[str, Any] | None, *, stale_after_s: float) -> tuple[bool, str]:
     """Whether an existing lock is live, and a sentence saying who holds it and why."""
     if info is None:
         age = time.time() - path.stat().st_mtime
         live = age < stale_after_s
         return live, f"an unreadable lock file (last modified {age:.0f} s ago)"
-    host, pid = info.get("host"), int(info.get("pid", -1))
-    age = time.time() - float(info.get("heartbeat", 0.0))
+    host = info.get("host")
+    try:
+        pid = int(info.get("pid", -1))
+        age = time.time() - float(info.get("heartbeat", 0.0))
+    except (TypeError, ValueError):
+        age = time.time() - path.stat().st_mtime
+        return age < stale_after_s, f"a malformed lock file (last modified {age:.0f} s ago)"
     who = (
         f"process {pid} on host {host!r} (started {info.get('started')}, heartbeat {age:.0f} s ago)"
     )
@@ -187,6 +219,7 @@ def _acquire(path: Root, where: str, *, stale_after_s: float, break_lock: bool) 
     """Create the lock file at `path`, clearing a stale one if allowed; its content."""
     info = {
         "host": hostname(),
+        "boot": _BOOT,
         "pid": os.getpid(),
         "started": now_iso(),
         "heartbeat": time.time(),
@@ -209,7 +242,7 @@ def _acquire(path: Root, where: str, *, stale_after_s: float, break_lock: bool) 
                 f"{where} is being written by {who}. Wait for it to finish, or stop that "
                 "process; a live lock is never broken."
             )
-        if not break_lock:
+        if not (break_lock or provably_dead(existing)):
             raise StaleLockError(
                 f"{where} has a stale lock left by {who}. If no process is writing it, "
                 "run again with --break-lock (break_lock=True) to clear the lock."

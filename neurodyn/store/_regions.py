@@ -16,6 +16,7 @@ import zarr
 from ._encoding import jsonable, prepare
 from ._files import atomic_write_json, owner, read_json
 from ._groups import group_exists, member_count
+from ._integrity import MANIFEST, region_manifest
 from ._layout import (
     MEMBER_DIM,
     StorePath,
@@ -115,29 +116,42 @@ def mark_done(
     *,
     members: slice,
     info: Mapping[str, Any] | None = None,
+    hashes: bool | None = None,
 ) -> None:
     """Record that every variable of `region` is written: call it last.
 
     The marker `_regions/<group>/<region>.done` is JSON with the writer's host and pid,
-    the time, the member range and `info` (any JSON-able extras, e.g. steps trained).
+    the time, the member range, `info` (any JSON-able extras, e.g. steps trained) and
+    the region's manifest (`info["manifest"]`: per array, the number, sizes and — with
+    `hashes`, the default on local stores — a digest of the contents of its chunk files;
+    see `_integrity.py`), which `open_sweep`, `--resume` and `neurodyn verify` check.
     """
     root = store_root(store_path)
     if not group_exists(root, group):
         raise unknown_group(root, group)
     members = _check_slice(members, member_count(root, group), group_path(group))
+    if hashes is None:
+        hashes = not isinstance(root, RemotePath)
+    manifest = region_manifest(root, group, members, hashes=hashes)
     marker = {
         **owner(),
         "group": group_path(group),
         "region": region,
         "members": [members.start, members.stop],
-        "info": jsonable(dict(info or {}), "info"),
+        "info": {**jsonable(dict(info or {}), "info"), MANIFEST: manifest},
     }
     atomic_write_json(done_path(root, group, region), marker)
 
 
 def is_done(store_path: StorePath, group: str, region: str) -> bool:
-    """Whether `region` of `group` carries a done marker."""
-    return done_path(store_root(store_path), group, region).is_file()
+    """Whether `region` of `group` carries a (readable) done marker."""
+    path = done_path(store_root(store_path), group, region)
+    if not path.is_file():
+        return False
+    try:
+        return _valid_marker(read_json(path))
+    except (ValueError, FileNotFoundError):
+        return False
 
 
 def done_regions(store_path: StorePath, group: str) -> dict[str, dict[str, Any]]:
@@ -146,8 +160,33 @@ def done_regions(store_path: StorePath, group: str) -> dict[str, dict[str, Any]]
     if not directory.is_dir():
         return {}
     remote = isinstance(directory, RemotePath)  # listed keys are files there
-    return {
-        p.name[: -len(".done")]: read_json(p)
-        for p in sorted(directory.iterdir())
-        if p.name.endswith(".done") and (remote or p.is_file())
-    }
+    out = {}
+    for p in sorted(directory.iterdir()):
+        if not (p.name.endswith(".done") and (remote or p.is_file())):
+            continue
+        try:
+            marker = read_json(p)
+        except ValueError:
+            marker = None
+        if not _valid_marker(marker):
+            # a marker that cannot be read proves nothing: its region is not done
+            continue
+        out[p.name[: -len(".done")]] = marker
+    return out
+
+
+def _valid_marker(marker) -> bool:
+    if not isinstance(marker, dict):
+        return False
+    members = marker.get("members")
+    return (
+        isinstance(members, list)
+        and len(members) == 2
+        and all(isinstance(x, int) and not isinstance(x, bool) for x in members)
+        and isinstance(marker.get("info", {}), dict)
+    )
+
+
+def undo_done(store_path: StorePath, group: str, region: str) -> None:
+    """Remove a region's done marker (a damaged region, to be trained again)."""
+    done_path(store_root(store_path), group, region).unlink(missing_ok=True)

@@ -1,5 +1,7 @@
 """Creating, opening and validating a store; its root attributes."""
 
+import errno
+import glob
 import os
 import shutil
 import subprocess
@@ -15,11 +17,12 @@ import zarr
 from neurodyn._version import SCHEMA_VERSION, __version__
 
 from ._encoding import jsonable
-from ._files import atomic_write_json, exists, fsync_dir, now_iso, owner, read_json, rmtree
+from ._files import dumps, exists, fsync_dir, hostname, now_iso, owner, pid_alive, read_json, rmtree
 from ._groups import create_group, read_group
 from ._layout import (
     ANALYSES,
     GROUPS,
+    REGIONS,
     ROOT_ATTR,
     Root,
     StorePath,
@@ -29,8 +32,9 @@ from ._layout import (
 )
 from ._locks import LockedError, live_locks
 from ._members import read_members, write_members
+from ._integrity import damaged_regions
 from ._regions import done_regions
-from ._remote import RemotePath
+from ._remote import RemotePath, create_exclusive
 from ._staging import recover_staging
 
 #: on a remote store, present while `create_store` builds it in place (see `_remote.py`)
@@ -115,7 +119,7 @@ def create_store(
     `overwrite=True`. Returns the store's path (a `Path`, or a `RemotePath` for a URL).
     """
     root = store_root(path)
-    if exists(root):
+    if exists(root) and not _empty_directory(root):
         _check_replaceable(root, overwrite)
     neurodyn_attrs = {
         "spec": None,
@@ -131,10 +135,12 @@ def create_store(
     for name in groups:
         group_path(name)
     if isinstance(root, RemotePath):
-        _create_remote(root, neurodyn_attrs, members, groups)
+        _create_remote(root, neurodyn_attrs, members, groups, replace=exists(root))
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
-    building = root.with_name(f".{root.name}.creating-{uuid.uuid4().hex[:12]}")
+    _remove_abandoned_builds(root)
+    building = root.with_name(f".{root.name}.creating-{hostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}")
+    aside = None
     try:
         zarr.open_group(
             str(building), mode="w-", zarr_format=3, attributes={ROOT_ATTR: neurodyn_attrs}
@@ -143,13 +149,53 @@ def create_store(
         write_members(building, members)
         for name, template in groups.items():
             create_group(building, name, template)
-        if os.path.lexists(root):
-            shutil.rmtree(root)
-        os.rename(building, root)
+        if overwrite and os.path.lexists(root):
+            # checked again now: the store to replace, and nothing else, moves aside
+            _check_replaceable(root, overwrite)
+            aside = root.with_name(f".{root.name}.replaced-{uuid.uuid4().hex[:12]}")
+            os.rename(root, aside)
+        _publish(building, root)
         fsync_dir(root.parent)
+    except BaseException:
+        if aside is not None and not os.path.lexists(root):
+            os.rename(aside, root)  # creation failed: the old store stays where it was
+            aside = None
+        raise
     finally:
         shutil.rmtree(building, ignore_errors=True)
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
     return root
+
+
+def _empty_directory(root: Root) -> bool:
+    if isinstance(root, RemotePath):
+        return False
+    return root.is_dir() and not root.is_symlink() and not any(root.iterdir())
+
+
+def _remove_abandoned_builds(root: Path) -> None:
+    """Delete the half-built copies that killed creators of `root` left beside it."""
+    prefix = f".{root.name}.creating-"
+    for entry in root.parent.glob(f"{glob.escape(prefix)}*"):
+        host, _, rest = entry.name[len(prefix):].rpartition("-")[0].rpartition("-")
+        if host == hostname() and rest.isdigit() and not pid_alive(int(rest)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _publish(building: Path, root: Path) -> None:
+    """Move the complete new store into place, only where nothing is (an empty directory
+    counts as nothing): a store another process created meanwhile is never replaced."""
+    try:
+        os.rename(building, root)
+    except OSError as e:
+        if e.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+            raise FileExistsError(
+                f"{str(root)!r} was created by another process while this one prepared its "
+                "store; nothing was replaced. Use another --out, or --resume to continue "
+                "the sweep stored there."
+            ) from None
+        raise
 
 
 def _create_remote(
@@ -157,10 +203,20 @@ def _create_remote(
     attrs: dict[str, Any],
     members: xr.Dataset,
     groups: Mapping[str, xr.Dataset],
+    *,
+    replace: bool,
 ) -> None:
-    """Build a store in place behind a URL; the root attributes go last."""
-    rmtree(root)
-    atomic_write_json(root / CREATING, owner())
+    """Build a store in place behind a URL; the root attributes go last. The creation
+    marker is written exclusively first, so two creators never build one store."""
+    if replace:
+        rmtree(root)
+    try:
+        create_exclusive(root / CREATING, dumps(owner()))
+    except FileExistsError:
+        raise FileExistsError(
+            f"{str(root)!r} is being created by another process (or was, and was "
+            "interrupted); nothing was replaced. Use another --out, or --overwrite."
+        ) from None
     zarr.open_group(str(root), path=GROUPS, mode="w-", zarr_format=3)
     write_members(root, members)
     for name, template in groups.items():
@@ -170,11 +226,22 @@ def _create_remote(
     (root / CREATING).unlink(missing_ok=True)
 
 
+#: what neurodyn itself writes at the top of a store; `--overwrite` deletes nothing else
+STORE_ENTRIES = frozenset(
+    {"zarr.json", "members", "groups", "analyses", "_regions", "_locks", "_checkpoints", "_staging", "_jobs", CREATING}
+)
+
+
 def _check_replaceable(root: Root, overwrite: bool) -> None:
     if not overwrite:
         raise FileExistsError(
             f"{str(root)!r} already exists. To continue the sweep stored there, use "
             "--resume; to delete it and start again, use --overwrite (overwrite=True)."
+        )
+    if not isinstance(root, RemotePath) and os.path.islink(root):
+        raise ValueError(
+            f"--overwrite refuses to replace {str(root)!r}: it is a symbolic link (to "
+            f"{os.readlink(root)!r}). Give the path it points to, or another --out."
         )
     if not root.is_dir():
         raise ValueError(f"--overwrite refuses to replace {str(root)!r}: it is not a directory.")
@@ -184,6 +251,13 @@ def _check_replaceable(root: Root, overwrite: bool) -> None:
             f"--overwrite refuses to delete {str(root)!r}: it is not a neurodyn store (no "
             "'neurodyn' attributes in its zarr.json). Choose another --out path, or "
             "remove it yourself if it is really meant to go."
+        )
+    foreign = sorted(p.name for p in root.iterdir() if p.name not in STORE_ENTRIES and not p.name.endswith(".partial"))
+    if foreign:
+        raise ValueError(
+            f"--overwrite refuses to delete {str(root)!r}: it holds files neurodyn did not "
+            f"write: {foreign[:5]}{' …' if len(foreign) > 5 else ''}. Move them out first, "
+            "or choose another --out path."
         )
     busy = live_locks(root)
     if busy:
@@ -233,6 +307,36 @@ class Store(eqx.Module):
 
     def done_regions(self, group: str) -> dict[str, dict[str, Any]]:
         return done_regions(self.path, group)
+
+    def damaged(self, *, hashes: bool = False) -> dict[str, dict[str, list[str]]]:
+        """Done regions whose files no longer match their markers, by group and region,
+        with what is wrong (sizes only; `hashes=True` also reads every chunk)."""
+        return damaged_regions_of(self.path, hashes=hashes)
+
+
+def marked_groups(root: Root) -> list[str]:
+    """Groups that carry done markers (also those whose data has been deleted)."""
+    return sorted(set(list_children(root, GROUPS)) | set(_marker_groups(root)))
+
+
+def _marker_groups(root: Root) -> list[str]:
+    base = root / REGIONS / GROUPS
+    if not base.is_dir():
+        return []
+    return [p.name for p in base.iterdir() if p.is_dir()]
+
+
+def damaged_regions_of(path: StorePath, *, hashes: bool = False) -> dict[str, dict[str, list[str]]]:
+    """`Store.damaged` for a store path."""
+    root = store_root(path)
+    out = {}
+    for group in marked_groups(root):
+        done = done_regions(root, group)
+        if done:
+            bad = damaged_regions(root, group, done, hashes=hashes)
+            if bad:
+                out[group] = bad
+    return out
 
 
 def open_store(path: StorePath, *, mode: Literal["r", "a"] = "r") -> Store:

@@ -27,12 +27,44 @@ class SweepStore:
     - `.analyses` / `.analysis(name)`: results that analyses wrote into the store.
 
     A store may be opened while a sweep is still writing it; unwritten members read
-    as NaN and have status "pending".
+    as NaN and have status "pending". Opening checks every done region against its
+    marker (chunk counts and sizes, `verify=False` to skip); members of a region whose
+    files changed since (a deleted or truncated chunk) have status "damaged", are listed
+    in `.damaged`, and are refused by `.model` and by the analyses until `--resume`
+    trains them again.
     """
 
-    def __init__(self, path):
+    def __init__(self, path, *, verify: bool = True):
         self._store = open_store(path)
         self.path = self._store.path
+        #: damaged regions found when the store was opened: group -> region -> problems
+        self.damaged: dict[str, dict[str, list[str]]] = self._store.damaged() if verify else {}
+
+    def damaged_members(self) -> np.ndarray:
+        """Ids of the members whose region is damaged (see `.damaged`)."""
+        if not self.damaged:
+            return np.zeros(0, dtype=np.int64)
+        table = read_members(self.path)
+        groups = np.asarray(table["group"].values).astype(str)
+        regions = np.asarray(table["region"].values).astype(str)
+        hit = np.zeros(len(groups), dtype=bool)
+        for group, bad in self.damaged.items():
+            hit |= (groups == group) & np.isin(regions, list(bad))
+        return np.asarray(table["member"].values)[hit]
+
+    def damage_error(self, members) -> ValueError | None:
+        """The error for using damaged members, or None when none of `members` is."""
+        bad = sorted(set(int(m) for m in members) & set(self.damaged_members().tolist()))
+        if not bad:
+            return None
+        where = "; ".join(
+            f"{g}/{r}: {', '.join(p[:2])}" for g, regions in self.damaged.items() for r, p in regions.items()
+        )
+        return ValueError(
+            f"member(s) {bad[:10]}{' …' if len(bad) > 10 else ''} of {str(self.path)!r} are in "
+            f"damaged regions ({where}). Train them again with `neurodyn sweep SPEC --out "
+            f"{self.path} --resume`; `neurodyn verify {self.path}` checks every chunk."
+        )
 
     def __repr__(self):
         m = self.members
@@ -55,7 +87,14 @@ class SweepStore:
 
     @property
     def members(self) -> xr.Dataset:
-        return read_members(self.path)
+        """The members table; members of damaged regions have status "damaged"."""
+        table = read_members(self.path)
+        bad = self.damaged_members()
+        if len(bad):
+            status = np.asarray(table["status"].values).astype(object)
+            status[np.isin(np.asarray(table["member"].values), bad)] = "damaged"
+            table["status"] = ("member", status.astype(str))
+        return table
 
     @property
     def groups(self) -> list[str]:
@@ -191,6 +230,9 @@ class SweepStore:
 
         _checks.choice("SweepStore.model", "which", which, ("final", "init"))
         params = self._member_params(member)
+        error = self.damage_error([member])
+        if error is not None:
+            raise error
         task = self.task(member)
         spec = params["model"]
         model = MODELS.build(
@@ -236,6 +278,7 @@ class SweepStore:
         return trials, traj
 
 
-def open_sweep(path) -> SweepStore:
-    """Open a sweep's store for reading (see `SweepStore`)."""
-    return SweepStore(path)
+def open_sweep(path, *, verify: bool = True) -> SweepStore:
+    """Open a sweep's store for reading (see `SweepStore`); `verify=False` skips the
+    check of done regions against their markers."""
+    return SweepStore(path, verify=verify)

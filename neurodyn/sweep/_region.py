@@ -3,7 +3,10 @@
 import dataclasses
 import math
 
+import warnings
+
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
@@ -49,6 +52,7 @@ def train_region(
     checkpoint_every: int = 1,
     snapshot_steps=(),
     on_progress=None,
+    on_warning=None,
 ) -> RegionResult:
     """Train `built` (the region's members) together and write their region of `group`.
 
@@ -80,13 +84,15 @@ def train_region(
         }
     calls_done = 0
 
-    loaded = store.load_checkpoint(path, group, name, like=(states, history))
+    loaded = _load_checkpoint(path, group, name, (states, history), on_warning)
     if loaded is not None:
         (states, history), meta = loaded
         calls_done = int(meta["calls_done"])
 
+    # the training state and its history live on the same devices, however they were made
     mesh = member_mesh(devices)
     states = shard_members(states, mesh)
+    history = shard_members(history, mesh)
     for call in range(calls_done, n_calls):
         if bool(jnp.all(states.done | states.diverged)):
             break
@@ -130,6 +136,45 @@ def train_region(
     )
     store.remove_checkpoint(path, group, name)
     return result
+
+
+def _shapes_only(tree):
+    """`tree` with every array replaced by its shape and dtype: a template that places
+    nothing on a device, so a loaded checkpoint is sharded like a fresh state."""
+    return jax.tree_util.tree_map(
+        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype) if eqx.is_array(x) else x, tree
+    )
+
+
+def _load_checkpoint(path, group, name, like, on_warning):
+    """The region's checkpoint, or None; a damaged one is reported, removed, and the
+    region trains from its start (the result is the same, only later)."""
+    try:
+        loaded = store.load_checkpoint(path, group, name, like=_shapes_only(like))
+    except store.CheckpointError as err:
+        message = f"{err} Training region {name!r} of group {group!r} from its start."
+        if on_warning is None:
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
+        else:
+            on_warning(message)
+        store.remove_checkpoint(path, group, name)
+        return None
+    if loaded is None:
+        return None
+    (states, history), meta = loaded
+    calls = meta.get("calls_done") if isinstance(meta, dict) else None
+    if isinstance(calls, bool) or not isinstance(calls, int) or calls < 1:
+        message = (
+            f"Checkpoint of region {name!r} of group {group!r} has no valid 'calls_done' "
+            f"(got {calls!r}); training the region from its start."
+        )
+        if on_warning is None:
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
+        else:
+            on_warning(message)
+        store.remove_checkpoint(path, group, name)
+        return None
+    return loaded
 
 
 def _fields(module):

@@ -129,6 +129,7 @@ def run_sweep(
         )
     with store.coordinator_lock(path, break_lock=break_lock):
         if existing is not None:
+            _repair(path, plan, templates, console)
             _grow(path, spec, plan, templates)
         statuses = _statuses_from_store(path, plan)
         store.write_members(path, members_table(plan, statuses))
@@ -159,6 +160,7 @@ def run_sweep(
                             checkpoint_every=checkpoint_every,
                             snapshot_steps=snapshots[g.name],
                             on_progress=bar.updater(g, region),
+                            on_warning=lambda message: _warn(console, message),
                         )
                         bar.finish_region(g, region, result, time.perf_counter() - start)
                     for pos, idx in enumerate(g.members[region]):
@@ -189,6 +191,32 @@ def _run_with_jobs(path, plan, statuses, executor, options, spec, devices, break
     store.write_members(path, members_table(plan, {**statuses, **statuses_from_jobs(path, plan)}))
     store.set_complete(path, True)
     return SweepResult(path, plan, store.read_members(path), jobs)
+
+
+def _warn(console, message: str) -> None:
+    from rich.markup import escape
+
+    console.print(f"[yellow]warning:[/yellow] {escape(message)}")
+
+
+def _repair(path, plan: Plan, templates: dict, console) -> None:
+    """Before a resumed sweep trains: re-create deleted groups and arrays, and take the
+    done marker off every region whose files no longer match it, so it trains again."""
+    known = set(store.marked_groups(path)) | set(store.open_store(path).groups)
+    for g in plan.groups:
+        if g.name in known:
+            recreated = store.repair_group(path, g.name, templates[g.name])
+            if recreated:
+                _warn(console, f"group {g.name!r} of {str(path)!r} had lost {', '.join(recreated)}; re-created.")
+    for group, regions in store.damaged_regions_of(path).items():
+        for region, problems in regions.items():
+            _warn(
+                console,
+                f"region {region!r} of group {group!r} is damaged ({'; '.join(problems[:3])}"
+                f"{' …' if len(problems) > 3 else ''}); training it again.",
+            )
+            store.undo_done(path, group, region)
+            store.remove_checkpoint(path, group, region)
 
 
 def _devices(n: int | None):

@@ -18,6 +18,9 @@ from neurodyn.store import (
 )
 
 
+from neurodyn.store._integrity import check_region, region_manifest  # noqa: E402
+
+
 def test_done_markers(store):
     region = region_name(slice(0, 2))
     assert region == "members_000000-000002"
@@ -25,7 +28,11 @@ def test_done_markers(store):
     mark_done(store, "g0", region, members=slice(0, 2), info={"steps": np.int64(300)})
     assert is_done(store, "g0", region)
     marker = done_regions(store, "g0")[region]
-    assert marker["members"] == [0, 2] and marker["info"] == {"steps": 300}
+    assert marker["members"] == [0, 2] and marker["info"]["steps"] == 300
+    # the region's manifest rides along: what its chunk files were when it was marked
+    assert set(marker["info"]) == {"steps", "manifest"}
+    assert marker["info"]["manifest"] == region_manifest(store, "g0", slice(0, 2))
+    assert check_region(store, "g0", marker) == []
     assert marker["host"] == socket.gethostname() and marker["pid"] == os.getpid()
     assert marker["group"] == "groups/g0" and "time" in marker
     assert open_store(store).done_regions("g0").keys() == {region}

@@ -39,10 +39,12 @@ def _hold_lock_in_subprocess(build, store, **kwargs):
     return proc
 
 
-def _write_lock(store, *, host, pid, heartbeat):
+def _write_lock(store, *, host, pid, heartbeat, boot=None):
     path = _lock_file(store)
     path.parent.mkdir(parents=True, exist_ok=True)
     info = {"host": host, "pid": pid, "started": "then", "heartbeat": heartbeat, "token": "x"}
+    if boot is not None:
+        info["boot"] = boot
     path.write_text(json.dumps(info))
 
 
@@ -73,16 +75,43 @@ def test_live_lock_of_another_process_is_refused_then_stale_when_it_dies(store, 
         proc.wait()
         proc.stdout.close()
         proc.stderr.close()
-    # the killed writer left its lock behind: stale, and the message says what to do
-    with pytest.raises(
-        StaleLockError, match=rf"process {proc.pid} .* no longer running.*--break-lock"
-    ):
+    # the killed writer left its lock behind; it ran on this machine and is gone, so
+    # nobody can be writing under it: the next writer clears it without --break-lock
+    left = json.loads(_lock_file(store).read_text())
+    assert left["pid"] == proc.pid
+    assert live_locks(store) == []
+    with region_lock(store, "g0", REGION) as lock:
+        held = json.loads(_lock_file(store).read_text())
+        assert held["token"] == lock.info["token"] != left["token"]
+        assert held["pid"] == os.getpid()
+    assert not _lock_file(store).exists()
+
+
+def test_dead_pid_of_another_boot_is_stale_not_cleared(store):
+    # same host name, but another machine (or a reboot): its pid says nothing here
+    dead = _dead_pid()
+    _write_lock(store, host=socket.gethostname(), pid=dead, heartbeat=time.time() - 3600, boot="other-boot")
+    with pytest.raises(StaleLockError, match=rf"process {dead} .* no longer running.*--break-lock"):
         with region_lock(store, "g0", REGION):
             pass
-    assert live_locks(store) == []
-    with region_lock(store, "g0", REGION, break_lock=True) as lock:
-        assert json.loads(_lock_file(store).read_text())["token"] == lock.info["token"]
-    assert not _lock_file(store).exists()
+    with region_lock(store, "g0", REGION, break_lock=True):
+        assert json.loads(_lock_file(store).read_text())["pid"] == os.getpid()
+
+
+def test_dead_pid_of_this_machine_is_cleared_without_break_lock(store):
+    dead = _dead_pid()
+    _write_lock(store, host=socket.gethostname(), pid=dead, heartbeat=time.time())
+    with region_lock(store, "g0", REGION):
+        assert json.loads(_lock_file(store).read_text())["pid"] == os.getpid()
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
 
 
 def test_lock_of_another_host(store):

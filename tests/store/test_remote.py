@@ -136,7 +136,8 @@ def test_resume_after_a_crash_on_memory(local_sweep, monkeypatch):
         assert list(store.done_regions(url, "g0")) == [REGIONS[0]]
         assert store.read_checkpoint_meta(url, "g0", REGIONS[1]) == {"calls_done": 1}
         assert store.read_members(url)["status"].values.tolist() == ["ok", "pending"]
-        # the killed process's locks: stale, once their pid is a dead one
+        # the killed process's locks, as if it had run on another host: stale, and
+        # only --break-lock clears them (a dead pid of this machine would be cleared)
         locks = [k for k in at_kill if "/_locks/" in k]
         assert sorted(k[len(base) + 1 :] for k in locks) == [
             "_locks/coordinator.lock",
@@ -145,7 +146,8 @@ def test_resume_after_a_crash_on_memory(local_sweep, monkeypatch):
         dead = _dead_pid()
         for key in locks:
             info = json.loads(MEMORY.cat_file(key))
-            MEMORY.pipe_file(key, json.dumps({**info, "pid": dead}).encode())
+            stale = {**info, "pid": dead, "host": "node-elsewhere", "heartbeat": info["heartbeat"] - 3600}
+            MEMORY.pipe_file(key, json.dumps(stale).encode())
         with pytest.raises(store.StaleLockError, match="has a stale lock left by process"):
             neurodyn.run_sweep(SPEC, url, resume=True, progress=False)
         neurodyn.run_sweep(SPEC, url, resume=True, break_lock=True, progress=False)

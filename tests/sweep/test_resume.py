@@ -37,7 +37,7 @@ def test_kill_then_resume_equals_uninterrupted(point, tmp_path, reference_store)
     assert _incomplete(out)
     status = np.asarray(store.read_members(out)["status"].values)
     assert "pending" in set(status.tolist())
-    resumed = run_in_subprocess(SMALL, out, extra=", resume=True, break_lock=True", env=CACHE_ENV)
+    resumed = run_in_subprocess(SMALL, out, extra=", resume=True", env=CACHE_ENV)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert not _incomplete(out)
     assert_stores_equal(out, reference_store)
@@ -56,7 +56,7 @@ def test_kill_at_a_random_moment_then_resume(delay, tmp_path, reference_store):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     if out.exists():
-        resumed = run_in_subprocess(SMALL, out, extra=", resume=True, break_lock=True", env=CACHE_ENV)
+        resumed = run_in_subprocess(SMALL, out, extra=", resume=True", env=CACHE_ENV)
     else:  # killed before the store existed: start again
         resumed = run_in_subprocess(SMALL, out, env=CACHE_ENV)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
@@ -125,7 +125,7 @@ def test_live_writer_is_refused(tmp_path, reference_store):
         holder.wait()
 
 
-def test_stale_lock_is_reported_and_can_be_broken(tmp_path, reference_store):
+def test_lock_of_a_killed_coordinator_is_cleared_on_plain_resume(tmp_path, reference_store):
     import shutil
 
     out = tmp_path / "stale.zarr"
@@ -140,7 +140,21 @@ def test_stale_lock_is_reported_and_can_be_broken(tmp_path, reference_store):
         ]
     )
     holder.wait()
-    with pytest.raises(store.StaleLockError, match="--break-lock"):
+    assert (out / "_locks" / "coordinator.lock").is_file()
+    neurodyn.run_sweep(SMALL, out, resume=True, progress=False)
+    assert not (out / "_locks" / "coordinator.lock").exists()
+    assert_stores_equal(out, reference_store)
+
+
+def test_stale_lock_of_another_host_is_reported_and_can_be_broken(tmp_path, reference_store):
+    import shutil
+
+    out = tmp_path / "stale.zarr"
+    shutil.copytree(reference_store, out)
+    lock = out / "_locks" / "coordinator.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text(json.dumps({"host": "node-9", "pid": 77, "started": "then", "heartbeat": time.time() - 3600, "token": "t"}))
+    with pytest.raises(store.StaleLockError, match="process 77 on host 'node-9'.*--break-lock"):
         neurodyn.run_sweep(SMALL, out, resume=True, progress=False)
     neurodyn.run_sweep(SMALL, out, resume=True, break_lock=True, progress=False)
     assert_stores_equal(out, reference_store)
