@@ -3,6 +3,7 @@
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 app = typer.Typer(
     help="neurodyn: train many recurrent networks on cognitive tasks at once, store them "
@@ -10,8 +11,33 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 console = Console()
+
+
+def _error(message, *, label: str = "error") -> None:
+    """One line (wrapped) naming what went wrong; user text never read as markup."""
+    from rich.markup import escape
+
+    console.print(f"[bold red]{label}:[/bold red] {escape(str(message))}")
+
+
+def _version(value: bool):
+    if value:
+        from ._version import __version__
+
+        console.print(f"neurodyn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+):
+    """neurodyn: train many recurrent networks on cognitive tasks at once, store them in
+    zarr, and reverse-engineer them (fixed points, timescales, degeneracy)."""
 
 
 def _use_cores():
@@ -51,11 +77,16 @@ def sweep(
     members_per_job: int = typer.Option(None, "--members-per-job", help="Pack whole regions into jobs of at most N members."),
     jobs: int = typer.Option(None, "--jobs", help="Split the regions into N jobs (instead of --members-per-job)."),
     jobs_folder: str = typer.Option(None, "--jobs-folder", help="Folder for submitit's job files and logs (default: <out>/_jobs/logs; needed for a remote --out)."),
+    force: bool = typer.Option(False, "--force", help="Train even where the memory estimate exceeds the machine's (with a warning)."),
+    verify_contents: bool = typer.Option(False, "--verify-contents", help="With --resume: check every stored chunk's contents, not only sizes, and train damaged regions again."),
 ):
     """Train every network of a sweep, many at a time, into one store."""
     from .sweep import run_sweep
 
     _use_cores()
+    if devices is not None and devices < 1:
+        _error(f"--devices {devices} must be 1 or more (devices to shard members over).")
+        raise typer.Exit(code=2)
     given = {"partition": partition, "time": int(time) if time and time.isdigit() else time,
              "gpus_per_job": gpus_per_job, "members_per_job": members_per_job, "jobs": jobs,
              "folder": jobs_folder}
@@ -64,6 +95,7 @@ def sweep(
         result = run_sweep(
             spec, out, resume=resume, overwrite=overwrite, dry_run=dry_run, devices=devices,
             break_lock=break_lock, console=console, executor=executor, executor_options=options,
+            force=force, verify_contents=verify_contents,
         )
     if not dry_run:
         _print_members(result.members, title=f"{out}: {result.members.sizes['member']} members")
@@ -74,13 +106,42 @@ def info(store: str = typer.Argument(..., help="A store written by `neurodyn swe
     """Print a store's members table, its groups and the analyses it holds."""
     from .store import open_sweep
 
+    from rich.markup import escape
+
     with _clear_errors():
         s = open_sweep(store)
         members = s.members
     _print_members(members, title=f"{store}: {members.sizes['member']} members, groups {s.groups}")
     state = "complete" if s.complete else "incomplete (resume with `neurodyn sweep SPEC --out STORE --resume`)"
-    console.print(f"sweep: {state}; neurodyn {s.attrs.get('version')}, schema {s.attrs.get('schema_version')}")
-    console.print("analyses: " + (", ".join(s.analyses) if s.analyses else "none yet"))
+    if s.damaged:
+        state = "damaged (train the damaged regions again with `neurodyn sweep SPEC --out STORE --resume`)"
+    console.print(escape(f"sweep: {state}; neurodyn {s.attrs.get('version')}, schema {s.attrs.get('schema_version')}"))
+    for group, regions in s.damaged.items():
+        for region, problems in regions.items():
+            _error(f"{group}/{region}: {'; '.join(problems)}", label="damaged")
+    console.print(escape("analyses: " + (", ".join(s.analyses) if s.analyses else "none yet")))
+
+
+@app.command()
+def verify(
+    store: str = typer.Argument(..., help="A store written by `neurodyn sweep`."),
+    sizes_only: bool = typer.Option(False, "--sizes-only", help="Check chunk counts and sizes only (fast), not contents."),
+):
+    """Check every done region of a store against its marker: chunk files, sizes, contents."""
+    from .store import verify_store
+
+    with _clear_errors():
+        report = verify_store(store, hashes=not sizes_only)
+    for problem in report.problems:
+        _error(problem, label="damaged")
+    what = "counts and sizes" if sizes_only else "counts, sizes and contents"
+    if report.problems:
+        console.print(
+            f"{len(report.problems)} problem(s) in {report.regions} done region(s) checked ({what}). "
+            "`neurodyn sweep SPEC --out STORE --resume --verify-contents` trains the damaged regions again."
+        )
+        raise typer.Exit(code=1)
+    console.print(f"ok: {report.regions} done region(s) in {report.groups} group(s) match their markers ({what}).")
 
 
 @app.command()
@@ -98,41 +159,34 @@ def analyze(
     n_iters: int = typer.Option(5000, "--n-iters", help="Fixed points: optimiser iterations."),
     n_steps: int = typer.Option(20000, "--n-steps", help="Timescales: length of the driving run."),
     drive_input: str = typer.Option("binary", "--input", help="Timescales: binary, gaussian or zero input."),
+    replace: bool = typer.Option(False, "--replace", help="Replace stored results of other settings (else they are merged by member, or refused)."),
 ):
     """Run analyses over every trained network of a store and write the results into it."""
-    import neurodyn.analysis as na
-
     if not (fixed_points or timescales or degeneracy):
-        console.print("[bold red]error:[/bold red] choose an analysis: --fixed-points, --timescales, --degeneracy.")
+        _error("choose an analysis: --fixed-points, --timescales or --degeneracy.")
         raise typer.Exit(code=2)
-    selection = _parse_selection(select)
     with _clear_errors():
+        import neurodyn.analysis as na
+
+        selection = _parse_selection(select)
+        common = dict(members_per_chunk=members_per_chunk, selection=selection, figures=figures, replace=replace)
         if fixed_points:
-            results = na.fixed_points(
-                store, members_per_chunk=members_per_chunk, selection=selection, figures=figures,
-                n_initial=n_initial, n_iters=n_iters,
-            )
+            results = na.fixed_points(store, n_initial=n_initial, n_iters=n_iters, **common)
             _print_fixed_points(results)
         if timescales:
-            results = na.timescales(
-                store, members_per_chunk=members_per_chunk, selection=selection, figures=figures,
-                n_steps=n_steps, input=drive_input,
-            )
+            results = na.timescales(store, n_steps=n_steps, input=drive_input, **common)
             _print_timescales(results)
         if degeneracy:
             kwargs = {"levels": tuple(levels)} if levels else {}
-            ds = na.degeneracy(
-                store, members_per_chunk=members_per_chunk, selection=selection, figures=figures,
-                color_by=color_by, **kwargs,
-            )
+            ds = na.degeneracy(store, color_by=color_by, **common, **kwargs)
             print_degeneracy(ds, console)
 
 
 def _parse_selection(items: list[str]) -> dict:
     selection = {}
     for item in items:
-        if "=" not in item:
-            raise typer.BadParameter(f"--select {item!r} must look like name=value, e.g. seed=0.")
+        if "=" not in item or not item.partition("=")[0].strip():
+            raise ValueError(f"--select {item!r} must look like name=value, e.g. seed=0.")
         name, _, value = item.partition("=")
         try:
             parsed = int(value)
@@ -207,7 +261,7 @@ def _print_timescales(results):
 def _print_members(members, *, title: str, max_rows: int = 60):
     import numpy as np
 
-    table = Table(title=title)
+    table = Table(title=Text(title))
     hyper = [c for c in members.coords if c != "member"]
     cols = ["member", *hyper, "group", "status", "final_loss", "final_metric", "steps_trained"]
     for c in cols:
@@ -218,7 +272,7 @@ def _print_members(members, *, title: str, max_rows: int = 60):
         for c in cols:
             v = np.asarray(members[c].values)[i]
             row.append(f"{v:.3g}" if isinstance(v, (float, np.floating)) else str(v))
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))
     if n > max_rows:
         table.add_row(f"… {n - max_rows} more", *[""] * (len(cols) - 1))
     console.print(table)
@@ -236,14 +290,38 @@ class _clear_errors:
         from .store import RegionLockError
 
         if issubclass(typ, (ValueError, TypeError, FileNotFoundError, FileExistsError, KeyError, RegionLockError)):
-            console.print(f"[bold red]error:[/bold red] {err}")
+            _error(err.args[0] if issubclass(typ, KeyError) and err.args else err)
             raise typer.Exit(code=2)
         from .sweep import JobsFailedError
 
         if issubclass(typ, JobsFailedError):
-            console.print(f"[bold red]jobs failed:[/bold red] {err}")
+            _error(err, label="jobs failed")
             raise typer.Exit(code=1)
+        if issubclass(typ, OSError):
+            _error(_os_message(err))
+            raise typer.Exit(code=2)
+        if issubclass(typ, MemoryError) or "RESOURCE_EXHAUSTED" in str(err)[:2000]:
+            _error(
+                "out of memory: the sweep or analysis asked for more than the device has. Use "
+                "fewer members per chunk (--members-per-chunk, [sweep] members_per_chunk), a smaller "
+                f"batch or size, or [train] bptt_chunk for long trials. ({str(err).splitlines()[0][:200]})"
+            )
+            raise typer.Exit(code=2)
         return False
+
+
+def _os_message(err: OSError) -> str:
+    import errno
+
+    where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+    hints = {
+        errno.ENOSPC: "the disk is full: free space, or write the store elsewhere; what was stored is kept and --resume continues",
+        errno.EROFS: "the filesystem is read-only: write the store elsewhere",
+        errno.EACCES: "permission denied: choose a path you may write to",
+        errno.EDQUOT: "the disk quota is exceeded: free space, or write the store elsewhere",
+    }
+    hint = hints.get(err.errno, err.strerror or str(err))
+    return f"{hint}{where}."
 
 
 @app.command("tasks")
@@ -264,14 +342,14 @@ def list_models():
 
 def _print_registry(registry):
     for name, entry in registry.entries().items():
-        table = Table(title=f"{name}  —  {entry.summary}", title_justify="left", show_lines=False)
+        table = Table(title=Text(f"{name}  —  {entry.summary}"), title_justify="left", show_lines=False)
         table.add_column("parameter")
         table.add_column("default")
         table.add_column("allowed")
         table.add_column("meaning", overflow="fold", max_width=60)
         for p in entry.user_params():
             default = "required" if p.required else repr(p.default)
-            table.add_row(p.name, default, p.allowed(), p.doc)
+            table.add_row(Text(p.name), Text(default), Text(p.allowed()), Text(p.doc))
         console.print(table)
 
 

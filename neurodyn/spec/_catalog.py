@@ -121,7 +121,7 @@ def _ranges_for(table: dict, cls) -> dict:
     return {k: v for k, v in ranges.items() if k in params}
 
 
-MODELS = Registry("model")
+MODELS = Registry("model", base=_models.AbstractRNN)
 for _name, _clsname in _MODEL_NAMES.items():
     _cls = getattr(_models, _clsname, None)
     if _cls is not None:
@@ -130,7 +130,7 @@ for _name, _clsname in _MODEL_NAMES.items():
             describe(_cls, _ranges_for(MODEL_RANGES, _cls), implicit=("input_size", "output_size"), name=_name),
         )
 
-TASKS = Registry("task")
+TASKS = Registry("task", base=_tasks.AbstractTask)
 for _name, _cls in getattr(_tasks, "TASKS", {"flipflop": _tasks.FlipFlop}).items():
     TASKS.register(_name, describe(_cls, _ranges_for(TASK_RANGES, _cls), name=_name))
 

@@ -164,8 +164,9 @@ def describe(cls, overrides: dict[str, dict] | None = None, implicit: tuple[str,
 class Registry:
     """Classes of one kind ("model", "task", "optimizer") by name."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, base: type | None = None):
         self.kind = kind
+        self.base = base
         self._entries: dict[str, Entry] = {}
 
     def register(self, name: str, entry: Entry):
@@ -199,13 +200,33 @@ class Registry:
 
     def _import(self, path: str) -> Entry:
         module_name, _, attr = path.partition(":")
+        if not module_name or not attr or ":" in attr:
+            raise ValueError(
+                f"{self.kind} {path!r}: an import path is 'package.module:ClassName', with one ':'."
+            )
         try:
             module = importlib.import_module(module_name)
         except ImportError as err:
             raise ValueError(f"{self.kind} {path!r}: cannot import module {module_name!r} ({err}).") from None
+        except SyntaxError as err:
+            raise ValueError(
+                f"{self.kind} {path!r}: module {module_name!r} has a syntax error at "
+                f"{err.filename}:{err.lineno} ({err.msg}); fix the module."
+            ) from None
+        except Exception as err:  # whatever the module raises while it is imported
+            raise ValueError(
+                f"{self.kind} {path!r}: importing module {module_name!r} raised "
+                f"{type(err).__name__}: {err}. Fix the module (it runs when imported)."
+            ) from None
         cls = getattr(module, attr, None)
         if cls is None:
             raise ValueError(f"{self.kind} {path!r}: module {module_name!r} has no attribute {attr!r}.")
+        if not isinstance(cls, type) or (self.base is not None and not issubclass(cls, self.base)):
+            base = f"a subclass of {self.base.__module__.split('._')[0]}.{self.base.__name__}" if self.base else "a class"
+            raise ValueError(
+                f"{self.kind} {path!r}: {attr} is {type(cls).__name__ if not isinstance(cls, type) else 'the class ' + cls.__name__}, "
+                f"not {base}. Point the path at your {self.kind} class."
+            )
         implicit = next(iter(self._entries.values())).implicit if self._entries else ()
         return describe(cls, implicit=implicit, name=path)
 
@@ -230,7 +251,18 @@ class Registry:
         return out
 
     def build(self, name: str, params: dict, **implicit):
-        """Construct the class with validated `params` plus caller-supplied arguments."""
+        """Construct the class with validated `params` plus caller-supplied arguments.
+
+        An error raised by a constructor is reported as a ValueError naming the class
+        and the parameters it was given (a custom class's own message is kept)."""
         entry = self.get(name)
         checked = self.validate(name, params)
-        return entry.cls(**implicit, **checked)
+        try:
+            return entry.cls(**implicit, **checked)
+        except (ValueError, TypeError):
+            raise
+        except Exception as err:
+            raise ValueError(
+                f"{self.kind} {entry.name!r}: its constructor raised {type(err).__name__}: {err} "
+                f"(parameters {checked})."
+            ) from None

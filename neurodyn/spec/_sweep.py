@@ -23,7 +23,14 @@ from ._catalog import MODELS, OPTIMIZERS, TASKS
 from ._expr import evaluate, names_in
 
 SECTIONS = ("task", "model", "train", "sweep")
-SWEEP_KEYS = ("seeds", "zip", "derived", "fixed", "members_per_chunk", "name", "checkpoint_every", "trajectories", "snapshot_every", "log_every")
+SWEEP_KEYS = ("seeds", "zip", "derived", "fixed", "members_per_chunk", "name", "checkpoint_every", "trajectories", "snapshot_every")
+#: [sweep] keys holding a whole number, with the smallest value allowed and what it means
+_SWEEP_INTS = {
+    "members_per_chunk": (1, "members per region (chunk of a group trained and stored together)"),
+    "checkpoint_every": (1, "compiled calls between checkpoints of a region"),
+    "trajectories": (1, "evaluation trials whose states are stored per member"),
+    "snapshot_every": (1, "steps between parameter snapshots"),
+}
 TRAIN_KEYS = (
     "optimizer",
     "learning_rate",
@@ -94,6 +101,18 @@ class SweepSpec:
                 f"spec [sweep]: unknown key {key!r}.{_checks.closest(key, SWEEP_KEYS)} "
                 f"Allowed keys: {list(SWEEP_KEYS)}."
             )
+        for key, (minimum, meaning) in _SWEEP_INTS.items():
+            value = self.sweep.get(key)
+            if value is None:
+                continue
+            if isinstance(value, float) and value.is_integer():
+                value = self.sweep[key] = int(value)
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ValueError(
+                    f"spec [sweep] {key}={value!r} must be an integer >= {minimum} ({meaning})."
+                )
+        if "name" in self.sweep and not isinstance(self.sweep["name"], str):
+            raise ValueError(f"spec [sweep] name={self.sweep['name']!r} must be a string (a label for the sweep).")
 
     # -- reading and writing ----------------------------------------------------------
     @classmethod
@@ -101,10 +120,16 @@ class SweepSpec:
         path = pathlib.Path(path)
         if not path.exists():
             raise FileNotFoundError(f"spec file {str(path)!r} does not exist.")
+        if path.is_dir():
+            raise ValueError(f"spec file {str(path)!r} is a directory; give the path of a TOML file such as 'sweep.toml'.")
         try:
-            data = tomllib.loads(path.read_text())
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as err:
             raise ValueError(f"spec file {str(path)!r} is not valid TOML: {err}.") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"spec file {str(path)!r} is not UTF-8 text; a spec is a TOML file.") from None
+        except OSError as err:
+            raise ValueError(f"spec file {str(path)!r} cannot be read ({err.strerror}).") from None
         return cls.from_dict(data)
 
     @classmethod

@@ -6,7 +6,7 @@ import xarray as xr
 import zarr
 
 from ._encoding import member_chunks, placeholders, prepare
-from ._layout import MEMBER_DIM, Root, StorePath, group_path, store_root, unknown_group
+from ._layout import MEMBER_DIM, Root, StorePath, group_path, resolve, store_root, unknown_group
 from ._staging import swap_in
 
 
@@ -187,11 +187,10 @@ def read_group(
     integers, False for booleans).
     """
     root = store_root(store_path)
-    if not group_exists(root, group):
+    where, path = resolve(root, group_path(group))
+    if path is not None and not group_exists(root, group):
         raise unknown_group(root, group)
-    return xr.open_zarr(
-        str(root), group=group_path(group), consolidated=False, chunks=chunks, zarr_format=3
-    )
+    return xr.open_zarr(str(where), group=path, consolidated=False, chunks=chunks, zarr_format=3)
 
 
 def member_count(root: Root, group: str) -> int:

@@ -64,7 +64,16 @@ def store_root(path: StorePath) -> Root:
     """
     if isinstance(path, RemotePath):
         return path
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"a store path must be a string or a path, got {path!r} of type {type(path).__name__}.")
     text = os.fspath(path)
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"store path {path!r} is empty; give a directory such as 'run.zarr'.")
+    if "::" in text:
+        raise ValueError(
+            f"store path {text!r} contains '::', which zarr reads as a chain of fsspec URLs; "
+            "choose a name without '::' (e.g. 'a_b.zarr')."
+        )
     if "://" not in text:
         return Path(text).expanduser()
     scheme = text.split("://", 1)[0]
@@ -148,11 +157,43 @@ def checkpoint_dir(root: Root, group: str, region: str) -> Root:
 
 
 def list_children(root: Root, parent: str) -> list[str]:
-    """Names of the zarr nodes directly under `parent` (directories holding zarr.json)."""
+    """Names of the zarr nodes directly under `parent` (directories holding zarr.json),
+    counting a group whose writer was killed between the two renames of a swap (its last
+    complete copy waits in `_staging/`, see `resolve`)."""
     base = root / parent
-    if not base.is_dir():
-        return []
-    return sorted(p.name for p in base.iterdir() if (p / "zarr.json").is_file())
+    found = {p.name for p in base.iterdir() if (p / "zarr.json").is_file()} if base.is_dir() else set()
+    for group in _swapped_out(root):
+        head, _, name = group.rpartition("/")
+        if head == parent:
+            found.add(name)
+    return sorted(found)
+
+
+def _swapped_out(root: Root) -> dict[str, Root]:
+    """Groups absent from their place whose previous copy waits in `_staging/` (a swap
+    interrupted between its renames), with that copy's location."""
+    staging = root / STAGING
+    if not staging.is_dir():
+        return {}
+    out = {}
+    for entry in sorted(staging.iterdir()):
+        parts = entry.name.split("+")
+        if len(parts) != 5 or parts[4] != "old" or not (entry / "zarr.json").is_file():
+            continue
+        group = parts[0].replace("~", "/")
+        if not (root / group / "zarr.json").is_file():
+            out[group] = entry
+    return out
+
+
+def resolve(root: Root, path: str) -> tuple[Root, str | None]:
+    """Where to read the group at `path`: `(root, path)` normally, or `(copy, None)` for
+    the last complete copy of a group whose swap was interrupted (read-only: the next
+    writer puts it back)."""
+    if (root / path / "zarr.json").is_file():
+        return root, path
+    copy = _swapped_out(root).get(path)
+    return (copy, None) if copy is not None else (root, path)
 
 
 def unknown_group(root: Root, group: str) -> Exception:

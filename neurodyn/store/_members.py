@@ -7,7 +7,7 @@ import xarray as xr
 import zarr
 
 from ._encoding import prepare
-from ._layout import MEMBER_DIM, MEMBERS, StorePath, store_root
+from ._layout import MEMBER_DIM, MEMBERS, StorePath, resolve, store_root
 from ._staging import swap_in
 
 # A fresh token per rewrite; a reader that sees it change while reading reads again.
@@ -46,20 +46,22 @@ def read_members(store_path: StorePath) -> xr.Dataset:
     deadline = time.monotonic() + _RETRY_S
     while True:
         try:
+            where, path = resolve(root, MEMBERS)
             ds = xr.open_zarr(
-                str(root), group=MEMBERS, consolidated=False, chunks=None, zarr_format=3
+                str(where), group=path, consolidated=False, chunks=None, zarr_format=3
             ).load()
-            after = zarr.open_group(str(root), path=MEMBERS, mode="r").attrs.get(GENERATION)
+            after = zarr.open_group(str(where), path=path, mode="r").attrs.get(GENERATION)
             if ds.attrs.get(GENERATION) == after:
                 ds.attrs.pop(GENERATION, None)
                 return ds
             error: Exception = RuntimeError("the members table changed while it was read")
-        except (FileNotFoundError, KeyError, ValueError, OSError) as e:
+        except Exception as e:  # a missing, half-swapped or corrupt table (zarr, numcodecs)
             error = e
         if time.monotonic() > deadline:
             raise FileNotFoundError(
-                f"Could not read the members table of {str(root)!r} ({error}). If a writer "
-                "was killed while replacing it, open the store with open_store(path, "
-                "mode='a') to restore the last complete table."
+                f"Could not read the members table of {str(root)!r} ({type(error).__name__}: "
+                f"{str(error)[:200]}). Write it again from the spec and the stored groups: "
+                f"`neurodyn sweep SPEC --out {str(root)} --resume` (run_sweep(spec, path, "
+                "resume=True)); nothing else in the store is touched."
             ) from error
         time.sleep(0.02)

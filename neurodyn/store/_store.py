@@ -1,5 +1,6 @@
 """Creating, opening and validating a store; its root attributes."""
 
+import dataclasses
 import errno
 import glob
 import os
@@ -165,6 +166,21 @@ def create_store(
         shutil.rmtree(building, ignore_errors=True)
         if aside is not None:
             shutil.rmtree(aside, ignore_errors=True)
+    return root
+
+
+def check_target(path: StorePath, *, overwrite: bool = False) -> Root:
+    """Check, before any work, that a new store may be created at `path` (nothing there,
+    an empty directory, or with `overwrite` a neurodyn store); the same errors as
+    `create_store`, which checks again when it publishes."""
+    root = store_root(path)
+    if exists(root) and not _empty_directory(root):
+        if not overwrite and root.is_dir() and _root_attrs(root) is None:
+            raise FileExistsError(
+                f"{str(root)!r} already exists and is not a neurodyn store. Give a new path "
+                "for the store, e.g. --out run.zarr (a directory is created)."
+            )
+        _check_replaceable(root, overwrite)
     return root
 
 
@@ -339,6 +355,44 @@ def damaged_regions_of(path: StorePath, *, hashes: bool = False) -> dict[str, di
     return out
 
 
+@dataclasses.dataclass
+class VerifyReport:
+    """What `verify_store` checked and found."""
+
+    groups: int
+    regions: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_store(path: StorePath, *, hashes: bool = True) -> VerifyReport:
+    """Check a whole store: every done region against its marker (chunk counts, sizes
+    and, with `hashes`, contents), the members table and every analysis readable.
+    `neurodyn verify STORE` runs this; `open_sweep` and `--resume` check sizes only."""
+    s = open_store(path)
+    problems = []
+    n_regions = 0
+    groups = marked_groups(s.path)
+    for group in groups:
+        done = done_regions(s.path, group)
+        n_regions += len(done)
+        for region, issues in damaged_regions(s.path, group, done, hashes=hashes).items():
+            problems.extend(f"{group}/{region}: {issue}" for issue in issues)
+    try:
+        read_members(s.path)
+    except FileNotFoundError as err:
+        problems.append(f"members table: {err}")
+    for name in s.analyses:
+        try:
+            read_group(s.path, f"{ANALYSES}/{name}").load()
+        except Exception as err:  # any reading failure of zarr or a codec
+            problems.append(f"analysis {name!r} cannot be read ({type(err).__name__}: {str(err)[:120]}); run it again")
+    return VerifyReport(groups=len(groups), regions=n_regions, problems=problems)
+
+
 def open_store(path: StorePath, *, mode: Literal["r", "a"] = "r") -> Store:
     """Open a store after checking it is a neurodyn store this version can read.
 
@@ -355,7 +409,10 @@ def open_store(path: StorePath, *, mode: Literal["r", "a"] = "r") -> Store:
         raise ValueError(f"open_store: mode={mode!r} is not one of ['r', 'a'].")
     root = store_root(path)
     if not exists(root):
-        raise FileNotFoundError(f"No store at {str(root)!r}: that path does not exist.")
+        raise FileNotFoundError(
+            f"No store at {str(root)!r}: that path does not exist. (A new sweep is started "
+            "without --resume.)"
+        )
     attrs = _root_attrs(root)
     if attrs is None and isinstance(root, RemotePath) and (root / CREATING).is_file():
         raise ValueError(

@@ -123,9 +123,13 @@ class SweepStore:
         integers, False for booleans).
         """
         if name not in self.analyses:
+            flags = {"fixed_points": "--fixed-points", "timescales": "--timescales", "degeneracy": "--degeneracy",
+                     "hmm_mechanism": "--hmm-mechanism"}
+            hint = _checks.closest(name, list(self.analyses) or list(flags))
+            run = f" Run it with `neurodyn analyze {self.path} {flags[name]}`." if name in flags else (
+                f" Analyses neurodyn writes: {list(flags)}.")
             raise KeyError(
-                f"store {str(self.path)!r} holds no {name!r} analysis; it holds {self.analyses}. "
-                f"Run e.g. `neurodyn analyze {self.path} --{name.replace('_', '-')}` first."
+                f"store {str(self.path)!r} holds no {name!r} analysis; it holds {self.analyses}.{hint}{run}"
             )
         children = [c for c in self._store.analyses if c == name or c.startswith(name + ".")]
         if group is not None:
@@ -186,11 +190,13 @@ class SweepStore:
         pos = int(np.nonzero(np.asarray(ds["member"].values) == member)[0][0])
         return group, pos
 
-    def trajectories(self, **values) -> xr.Dataset:
+    def trajectories(self, *, pad: bool = False, **values) -> xr.Dataset:
         """States and outputs on the evaluation batch for the members matching `values`.
 
         Members of one group come back as one Dataset; members of several groups are
-        concatenated along `member` when their shapes agree.
+        concatenated along `member` when their shapes agree. Groups whose shapes differ
+        (e.g. two `hidden_size`s) are refused, naming them, unless `pad=True` joins them
+        with NaN padding (positions along `state`, `time`, ... then index the arrays).
         """
         members = self.select(**values)
         table = self.members.set_index(member="member") if "member" in self.members.dims else self.members
@@ -204,7 +210,20 @@ class SweepStore:
             ds = self.group(g)
             sub = ds[[k for k in keep if k in ds]].sel(member=ids)
             parts.append(sub)
-        out = parts[0] if len(parts) == 1 else xr.concat(parts, dim="member", data_vars="all", coords="minimal")
+        if len(parts) == 1:
+            out = parts[0]
+        else:
+            shapes = {g: {d: n for d, n in p.sizes.items() if d != "member"} for g, p in zip(groups, parts)}
+            if len({tuple(sorted(v.items())) for v in shapes.values()}) > 1 and not pad:
+                described = "; ".join(f"{g}: {v}" for g, v in shapes.items())
+                raise ValueError(
+                    f"trajectories({values}): the members come from groups of different shapes "
+                    f"({described}). Select members of one shape (e.g. add hidden_size=...), or pass "
+                    "pad=True to join them with NaN padding."
+                )
+            if pad:
+                parts = [p.assign_coords({d: np.arange(n) for d, n in p.sizes.items() if d != "member" and d not in p.coords}) for p in parts]
+            out = xr.concat(parts, dim="member", data_vars="all", coords="minimal", join="outer")
         for name in table.coords:
             if name != "member":
                 out = out.assign_coords({name: ("member", table[name].sel(member=out["member"].values).values)})
@@ -212,8 +231,13 @@ class SweepStore:
 
     # -- models ---------------------------------------------------------------------------
     def _member_params(self, member: int) -> dict:
-        table = self.members
+        table = read_members(self.path)
         ids = np.asarray(table["member"].values)
+        if isinstance(member, bool) or not isinstance(member, (int, np.integer)) or member not in ids:
+            raise KeyError(
+                f"member {member!r} is not in {str(self.path)!r}: its members are "
+                f"{ids.min() if len(ids) else '-'}–{ids.max() if len(ids) else '-'} ({len(ids)} in all)."
+            )
         row = int(np.nonzero(ids == member)[0][0])
         return json.loads(str(table["params"].values[row]))
 

@@ -2,14 +2,15 @@
 
 from rich.table import Table
 
-from ._plan import build_member, estimate_bytes
 
 
 def _mb(n: float) -> str:
-    return f"{n / 2**20:.1f} MB"
+    if n >= 2**30:
+        return f"{n / 2**30:.3g} GB"
+    return f"{n / 2**20:.3g} MB"
 
 
-def print_plan(plan, *, console, max_rows: int = 40):
+def print_plan(plan, *, estimates: dict, console, max_rows: int = 40):
     members = plan.members
     table = Table(title=f"{len(members)} members")
     cols = []
@@ -28,12 +29,11 @@ def print_plan(plan, *, console, max_rows: int = 40):
         table.add_row("…", f"{len(members) - max_rows} more", *[""] * len(cols))
     console.print(table)
     groups = Table(title=f"{len(plan.groups)} group(s): one compiled program each")
-    for col in ("group", "members", "structure", "regions × members", "compile units", "memory / member", "memory / region"):
+    for col in ("group", "members", "structure", "regions × members", "compile units", "memory / member", "memory / region", "stored / member"):
         groups.add_column(col)
     for g in plan.groups:
-        built = build_member(members[g.members[0]])
         sizes = sorted({r.stop - r.start for r in g.regions()})
-        est = estimate_bytes(built, g.chunk)
+        est = estimates[g.name]
         groups.add_row(
             g.name,
             str(len(g.members)),
@@ -42,6 +42,7 @@ def print_plan(plan, *, console, max_rows: int = 40):
             str(len(sizes)),
             _mb(est["per_member"]),
             _mb(est["total"]),
+            _mb(est["stored"]),
         )
     console.print(groups)
     console.print("[dim]dry run: nothing was trained or written.[/dim]")

@@ -91,7 +91,7 @@ def run_job(task: JobTask) -> dict:
                     eval_trials=region_trials,
                     devices=devices,
                     checkpoint_every=task.checkpoint_every,
-                    snapshot_steps=snapshot_steps(built_all[0], task.snapshot_every),
+                    snapshot_steps=snapshot_steps(built_all[0].config, task.snapshot_every),
                 )
             for pos, member in enumerate(jg.members[start:stop]):
                 report["statuses"][str(member.index)] = _status(result, pos)

@@ -7,11 +7,13 @@ noise levels, task probabilities) is an array leaf that differs across members.
 """
 
 import dataclasses
+import os
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 
 from ..spec import MODELS, TASKS, SweepSpec
 from ..spec._sweep import Member, train_config
@@ -131,18 +133,68 @@ def member_identity(member: Member) -> tuple:
     return tuple(sorted((k, repr(v)) for k, v in member.coords.items()))
 
 
-def estimate_bytes(built: BuiltMember, n_members: int) -> dict:
-    """A rough memory estimate for training `n_members` of this structure at once."""
-    params = sum(x.size for x in jax.tree_util.tree_leaves(eqx.filter(built.model, eqx.is_inexact_array)))
-    c = built.config
-    t = built.task.n_time
-    state = getattr(built.model, "state_size", built.model.hidden_size)
-    # parameters, Adam's two moments, gradients; activations saved for the backward pass
-    weights = 4 * params * 4
-    activations = 4 * c.batch_size * t * (3 * state + built.task.output_size + built.task.input_size)
-    eval_batch = 4 * c.eval_batch_size * t * (built.task.input_size + 2 * built.task.output_size)
-    per_member = weights + activations + eval_batch
-    return {"per_member": per_member, "total": per_member * n_members, "params": params}
+def shapes_of(member: Member):
+    """The member's model as shapes only (nothing allocated), its task and its config."""
+    task = build_task(member)
+    model = eqx.filter_eval_shape(lambda: build_model(member, task, key=jr.key(0)))
+    return model, task, train_config(member.train)
+
+
+def estimate_bytes(
+    model, task, config: TrainConfig, n_members: int, *, n_snapshots: int = 0, n_trajectories: int = 16
+) -> dict:
+    """Memory to train `n_members` of one structure at once, and what each stores.
+
+    `model` may hold shapes only (`eqx.filter_eval_shape`). Counted per member, in
+    float32: parameters with their initial copy, gradient and two optimiser moments;
+    the states a backward pass keeps (every step, or about T / bptt_chunk + bptt_chunk
+    with `bptt_chunk`); a training and the evaluation batch; the loss and metric
+    histories (two numbers per step and per epoch), parameter snapshots and stored
+    trajectories. Returns bytes: `per_member`, `total` (for `n_members`), `stored` (per
+    member, uncompressed, in the store) and `params` (a count).
+    """
+    trial = jax.eval_shape(lambda: task.sample(key=jr.key(0)))
+    n_time, n_in = trial.inputs.shape[-2], trial.inputs.shape[-1]
+    n_out = trial.targets.shape[-1]
+    params = sum(int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_inexact_array)))
+    state = int(getattr(model, "state_size", model.hidden_size))
+    f32 = 4
+    kept = n_time if config.bptt_chunk is None else min(n_time, n_time // config.bptt_chunk + config.bptt_chunk)
+    weights = 5 * params * f32
+    activations = f32 * config.batch_size * kept * (3 * state + n_out)
+    batches = f32 * n_time * (n_in + 2 * n_out) * (config.batch_size + config.eval_batch_size)
+    history = f32 * 2 * (config.n_steps + config.n_epochs)
+    snapshots = f32 * params * n_snapshots
+    trajectories = f32 * n_trajectories * n_time * (state + n_out)
+    per_member = weights + activations + batches + history + snapshots + trajectories
+    stored = 2 * params * f32 + history + snapshots + trajectories
+    return {"per_member": per_member, "total": per_member * n_members, "stored": stored, "params": params}
+
+
+def available_bytes(devices=None) -> tuple[int | None, str]:
+    """Memory one group's region may use: the smallest device limit (accelerators) or the
+    memory the system has available (CPUs), and where the figure comes from."""
+    devices = list(devices or jax.devices())
+    limits = []
+    for d in devices:
+        try:
+            stats = d.memory_stats() or {}
+        except Exception:  # not every backend reports it
+            stats = {}
+        if "bytes_limit" in stats:
+            limits.append(int(stats["bytes_limit"]))
+    if limits:
+        return min(limits) * len(devices), f"{len(devices)} × {devices[0].device_kind} device memory"
+    try:
+        with open("/proc/meminfo") as f:
+            info = dict(line.split(":", 1) for line in f)
+        return int(info["MemAvailable"].split()[0]) * 1024, "available system memory"
+    except (OSError, KeyError, ValueError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "physical memory"
+    except (ValueError, OSError, AttributeError):
+        return None, "unknown"
 
 
 def zeros_like_member_axis(tree, n: int):

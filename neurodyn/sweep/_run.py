@@ -15,7 +15,8 @@ from ..spec import SweepSpec
 from ..store._layout import store_root
 from ..train._group import stack
 from ._datasets import group_template
-from ._plan import Plan, build_member, plan_sweep
+from ..train._members import padded_size
+from ._plan import Plan, build_member, estimate_bytes, plan_sweep, shapes_of
 from ._progress import SweepProgress
 from ._region import train_region
 
@@ -62,6 +63,8 @@ def run_sweep(
     console=None,
     executor: str = "local",
     executor_options: dict | None = None,
+    force: bool = False,
+    verify_contents: bool = False,
 ) -> SweepResult:
     """Train every member of a sweep and write one store.
 
@@ -84,6 +87,11 @@ def run_sweep(
     - `executor_options`: for the submitit executors: `partition`, `time` (minutes or
       'HH:MM:SS'), `gpus_per_job`, `cpus_per_job`, `mem_gb`, `members_per_job` or `jobs`,
       `folder` (job logs), `poll_s`, `slurm_additional_parameters`.
+    - `force`: train (or plan) a sweep whose estimated memory per region exceeds what
+      the devices have, with a warning; without it such a sweep is refused before
+      anything is written (the same estimate `--dry-run` prints).
+    - `verify_contents`: on resume, check the contents of every done region against its
+      marker (reads every chunk), not only chunk counts and sizes (the default).
 
     **Returns:** a `SweepResult`; `.open()` gives the store for reading.
     """
@@ -97,26 +105,37 @@ def run_sweep(
     path = store_root(out)
     if resume and overwrite:
         raise ValueError("choose one of resume=True (--resume) and overwrite=True (--overwrite), not both.")
+    if not isinstance(force, bool):
+        raise TypeError(f"force={force!r} must be True or False.")
     existing = None
     if resume:
         existing = store.open_store(path, mode="a")
-    plan = _plan(spec, existing)
-    if dry_run:
-        from ._dryrun import print_plan
-
-        print_plan(plan, console=console)
-        return SweepResult(path, plan, None)
+    elif not dry_run:
+        store.check_target(path, overwrite=overwrite)
+    plan = _plan(spec, existing, console)
     device_list = _devices(devices)
     checkpoint_every = int(spec.sweep.get("checkpoint_every", 1))
     n_traj = int(spec.sweep.get("trajectories", DEFAULT_TRAJECTORY_TRIALS))
+    snapshot_every = spec.sweep.get("snapshot_every")
+    shapes = {g.name: shapes_of(plan.members[g.members[0]]) for g in plan.groups}
+    snapshots = {g.name: snapshot_steps(shapes[g.name][2], snapshot_every) for g in plan.groups}
+    estimates = {
+        g.name: estimate_bytes(*shapes[g.name], padded_size(g.chunk, len(device_list)),
+                               n_snapshots=len(snapshots[g.name]), n_trajectories=n_traj)
+        for g in plan.groups
+    }
+    _check_memory(plan, estimates, device_list, force=force, console=console)
+    if dry_run:
+        from ._dryrun import print_plan
+
+        print_plan(plan, estimates=estimates, console=console)
+        return SweepResult(path, plan, None)
 
     built = {}
     for g in plan.groups:
         for i in g.members:
             built[i] = build_member(plan.members[i])
     evals = {g.name: _eval_trials(g, built, n_traj) for g in plan.groups}
-    snapshot_every = spec.sweep.get("snapshot_every")
-    snapshots = {g.name: snapshot_steps(built[g.members[0]], snapshot_every) for g in plan.groups}
     templates = {g.name: _template(g, built, evals[g.name], snapshots[g.name]) for g in plan.groups}
     if existing is None:
         members = members_table(plan, {})
@@ -129,7 +148,7 @@ def run_sweep(
         )
     with store.coordinator_lock(path, break_lock=break_lock):
         if existing is not None:
-            _repair(path, plan, templates, console)
+            _repair(path, plan, templates, console, hashes=verify_contents)
             _grow(path, spec, plan, templates)
         statuses = _statuses_from_store(path, plan)
         store.write_members(path, members_table(plan, statuses))
@@ -193,13 +212,40 @@ def _run_with_jobs(path, plan, statuses, executor, options, spec, devices, break
     return SweepResult(path, plan, store.read_members(path), jobs)
 
 
+def _check_memory(plan: Plan, estimates: dict, devices, *, force: bool, console) -> None:
+    """Refuse (or, with `force`, warn about) a region too large for the devices."""
+    from ._plan import available_bytes
+
+    limit, source = available_bytes(devices)
+    if limit is None:
+        return
+    for g in plan.groups:
+        need = estimates[g.name]["total"]
+        if need <= limit:
+            continue
+        message = (
+            f"group {g.name} ({g.description}) needs about {_gb(need)} per region of {g.chunk} "
+            f"member(s) ({_gb(estimates[g.name]['per_member'])} each), more than the {_gb(limit)} "
+            f"of {source}. Use fewer members per region ([sweep] members_per_chunk), fewer "
+            "steps or a smaller batch or size, [train] bptt_chunk for long trials; or pass "
+            "--force (force=True) to try anyway."
+        )
+        if not force:
+            raise ValueError(message)
+        _warn(console, message)
+
+
+def _gb(n: float) -> str:
+    return f"{n / 2**30:.3g} GiB" if n >= 2**28 else f"{n / 2**20:.3g} MiB"
+
+
 def _warn(console, message: str) -> None:
     from rich.markup import escape
 
     console.print(f"[yellow]warning:[/yellow] {escape(message)}")
 
 
-def _repair(path, plan: Plan, templates: dict, console) -> None:
+def _repair(path, plan: Plan, templates: dict, console, *, hashes: bool = False) -> None:
     """Before a resumed sweep trains: re-create deleted groups and arrays, and take the
     done marker off every region whose files no longer match it, so it trains again."""
     known = set(store.marked_groups(path)) | set(store.open_store(path).groups)
@@ -208,7 +254,7 @@ def _repair(path, plan: Plan, templates: dict, console) -> None:
             recreated = store.repair_group(path, g.name, templates[g.name])
             if recreated:
                 _warn(console, f"group {g.name!r} of {str(path)!r} had lost {', '.join(recreated)}; re-created.")
-    for group, regions in store.damaged_regions_of(path).items():
+    for group, regions in store.damaged_regions_of(path, hashes=hashes).items():
         for region, problems in regions.items():
             _warn(
                 console,
@@ -236,14 +282,39 @@ def _devices(n: int | None):
     return devices[:n]
 
 
-def _plan(spec: SweepSpec, existing) -> Plan:
+def _plan(spec: SweepSpec, existing, console=None) -> Plan:
     if existing is None:
         return plan_sweep(spec)
-    table = existing.members
+    try:
+        table = existing.members
+    except FileNotFoundError as err:
+        table = _rebuilt_table(spec, existing, err)
+        if console is not None:
+            _warn(console, f"the members table of {str(existing.path)!r} could not be read; rebuilt from the spec and the stored groups.")
     known = set(str(x) for x in np.asarray(table["params"].values))
     n_groups = len(existing.groups)
     new_plan = plan_sweep(spec, first_group=n_groups, exclude=None)
     return _merge_with_store(new_plan, table, known, n_groups)
+
+
+def _rebuilt_table(spec: SweepSpec, existing, err) -> xr.Dataset:
+    """The members table of a store whose table is lost, from the spec: only where the
+    spec's plan has exactly the store's groups and members (else the error says why)."""
+    plan = plan_sweep(spec)
+    stored = {g: np.asarray(store.read_group(existing.path, g)["member"].values).tolist() for g in existing.groups}
+    planned = {g.name: list(g.members) for g in plan.groups}
+    marked = set(store.marked_groups(existing.path))
+    mismatch = [
+        g for g in set(stored) | marked
+        if g not in planned or (g in stored and stored[g] != planned[g])
+    ]
+    if mismatch:
+        raise ValueError(
+            f"{err} The members table cannot be rebuilt from this spec: its groups do not match "
+            f"the store's ({sorted(mismatch)} differ). Give the spec the store was written with "
+            "(its root attributes hold the last one: `SweepSpec.from_dict(open_store(path).attrs['spec'])`)."
+        ) from None
+    return members_table(plan, {})
 
 
 def _merge_with_store(plan: Plan, table: xr.Dataset, known: set, n_groups: int) -> Plan:
@@ -325,11 +396,12 @@ def _eval_trials(group, built, n_trials: int):
     return False, stack([t.sample_batch(n_trials, key=key) for t in tasks])
 
 
-def snapshot_steps(built, every) -> list[int]:
-    """The steps at which parameters are snapshotted: multiples of `every` in the budget."""
+def snapshot_steps(config, every) -> list[int]:
+    """The steps at which parameters are snapshotted: multiples of `every` in the budget
+    of `config` (a `TrainConfig`, or a built member)."""
     if every is None:
         return []
-    config = built.config
+    config = getattr(config, "config", config)
     per_call = min(config.epochs_per_call, config.n_epochs) * config.eval_every
     if isinstance(every, bool) or not isinstance(every, int) or every < 1 or every % per_call:
         raise ValueError(

@@ -64,6 +64,19 @@ class TrainConfig:
         for name in ("batch_size", "n_steps", "eval_every", "eval_batch_size", "epochs_per_call"):
             _checks.positive_int(owner, name, getattr(self, name))
         _checks.positive_int(owner, "patience", self.patience, minimum=0)
+        if self.eval_every > self.n_steps:
+            raise ValueError(
+                f"{owner}: eval_every={self.eval_every} is more than n_steps={self.n_steps}: an "
+                f"epoch of eval_every steps would not fit the budget. Use eval_every <= n_steps "
+                f"(e.g. eval_every={self.n_steps})."
+            )
+        if self.n_steps % self.eval_every:
+            low = self.n_steps - self.n_steps % self.eval_every
+            raise ValueError(
+                f"{owner}: n_steps={self.n_steps} is not a whole number of epochs of "
+                f"eval_every={self.eval_every} steps (training runs whole epochs). Use "
+                f"n_steps={low} or {low + self.eval_every}, or an eval_every that divides it."
+            )
         if self.bptt_chunk is not None:
             _checks.positive_int(owner, "bptt_chunk", self.bptt_chunk)
         if self.loss_threshold is not None:
