@@ -21,7 +21,7 @@ import xarray as xr
 
 from neurodyn._version import __version__
 from neurodyn.spec import MODELS, TASKS
-from neurodyn.store import SweepStore, open_sweep, read_group, write_dataset
+from neurodyn.store import SweepStore, check_writable, open_sweep, read_group, write_dataset
 
 
 @dataclasses.dataclass
@@ -125,6 +125,7 @@ def run_over_members(
     if not todo:
         raise ValueError(f"no trained member of {str(sweep.path)!r} matches {selection or 'the sweep'}; see `neurodyn info`.")
     if write:
+        check_writable(sweep.path)
         check_stored_settings(sweep, name, list(todo), settings or {}, replace=replace)
     bar = _Progress(progress, sum(len(v) for v in todo.values()), name)
     results = {}

@@ -254,16 +254,27 @@ class SweepSpec:
         """Expand and check every member against the registries; return the members."""
         members = self.expand()
         checked = []
+        cache: dict[tuple[str, str], dict] = {}  # members share most sections: check each once
+
+        def once(kind: str, section: dict, check) -> dict:
+            key = (kind, json.dumps(section, sort_keys=True, default=repr))
+            if key not in cache:
+                cache[key] = check(section)
+            return dict(cache[key])
+
+        def check_named(registry, kind):
+            def check(section):
+                params = dict(section)
+                name = params.pop("name")
+                return {"name": name, **registry.validate(name, params, context=f"[{kind}] {name}")}
+
+            return check
+
         for m in members:
-            task = dict(m.task)
-            model = dict(m.model)
-            task_name, model_name = task.pop("name"), model.pop("name")
-            task = TASKS.validate(task_name, task, context=f"[task] {task_name}")
-            model = MODELS.validate(model_name, model, context=f"[model] {model_name}")
-            train = _validate_train(m.train)
-            checked.append(
-                dataclasses.replace(m, task={"name": task_name, **task}, model={"name": model_name, **model}, train=train)
-            )
+            task = once("task", m.task, check_named(TASKS, "task"))
+            model = once("model", m.model, check_named(MODELS, "model"))
+            train = once("train", m.train, _validate_train)
+            checked.append(dataclasses.replace(m, task=task, model=model, train=train))
         return checked
 
 

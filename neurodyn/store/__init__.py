@@ -32,6 +32,7 @@ from ._remote import RemotePath as RemotePath
 from ._store import MIGRATIONS as MIGRATIONS
 from ._store import Store as Store
 from ._store import check_target as check_target
+from ._store import check_writable as check_writable
 from ._store import create_store as create_store
 from ._store import damaged_regions_of as damaged_regions_of
 from ._store import marked_groups as marked_groups

@@ -184,6 +184,20 @@ def check_target(path: StorePath, *, overwrite: bool = False) -> Root:
     return root
 
 
+def check_writable(path: StorePath) -> None:
+    """Refuse early, before an analysis computes, a store this process cannot write."""
+    root = store_root(path)
+    if isinstance(root, RemotePath):
+        return
+    probe = root / f".neurodyn-write-probe-{uuid.uuid4().hex[:8]}"
+    try:
+        probe.write_bytes(b"")
+    except OSError as err:
+        raise OSError(err.errno, err.strerror, str(root)) from None
+    finally:
+        probe.unlink(missing_ok=True)
+
+
 def _empty_directory(root: Root) -> bool:
     if isinstance(root, RemotePath):
         return False

@@ -45,8 +45,8 @@ class SweepStore:
         if not self.damaged:
             return np.zeros(0, dtype=np.int64)
         table = read_members(self.path)
-        groups = np.asarray(table["group"].values).astype(str)
-        regions = np.asarray(table["region"].values).astype(str)
+        groups = np.array([str(x) for x in table["group"].values.tolist()])
+        regions = np.array([str(x) for x in table["region"].values.tolist()])
         hit = np.zeros(len(groups), dtype=bool)
         for group, bad in self.damaged.items():
             hit |= (groups == group) & np.isin(regions, list(bad))
@@ -91,9 +91,10 @@ class SweepStore:
         table = read_members(self.path)
         bad = self.damaged_members()
         if len(bad):
-            status = np.asarray(table["status"].values).astype(object)
-            status[np.isin(np.asarray(table["member"].values), bad)] = "damaged"
-            table["status"] = ("member", status.astype(str))
+            status = [str(x) for x in table["status"].values.tolist()]
+            hit = np.isin(np.asarray(table["member"].values), bad)
+            status = ["damaged" if h else s for s, h in zip(status, hit)]
+            table["status"] = ("member", np.asarray(status, dtype=table["status"].dtype))
         return table
 
     @property

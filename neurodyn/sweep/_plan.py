@@ -7,6 +7,7 @@ noise levels, task probabilities) is an array leaf that differs across members.
 """
 
 import dataclasses
+import json
 import os
 
 import equinox as eqx
@@ -106,21 +107,28 @@ def plan_sweep(spec: SweepSpec, *, first_group: int = 0, exclude: set | None = N
         raise ValueError(f"spec [sweep] members_per_chunk={chunk_cap!r} must be an integer >= 1.")
     by_key: dict[tuple, list[int]] = {}
     descriptions = {}
+    # the seed never changes what compiles: members equal but for it share one look
+    seen: dict[str, tuple] = {}
     for m in members:
         if exclude and member_identity(m) in exclude:
             continue
-        task = build_task(m)
-        model = eqx.filter_eval_shape(lambda t=task, m=m: build_model(m, t, key=jr.key(0)))
-        config = train_config(m.train)
-        key = (
-            type(model).__name__, structure(model), type(task).__name__, structure(task),
-            config.static_key(), repr(build_curriculum(m.train)),
-        )
+        sections = json.dumps([m.task, m.model, m.train], sort_keys=True, default=repr)
+        if sections not in seen:
+            task = build_task(m)
+            model = eqx.filter_eval_shape(lambda t=task, m=m: build_model(m, t, key=jr.key(0)))
+            config = train_config(m.train)
+            key = (
+                type(model).__name__, structure(model), type(task).__name__, structure(task),
+                config.static_key(), repr(build_curriculum(m.train)),
+            )
+            description = (
+                f"{m.model['name']} H={getattr(model, 'hidden_size', '?')} on {m.task['name']}, "
+                f"{config.optimizer}, batch {config.batch_size}"
+            )
+            seen[sections] = (key, description)
+        key, description = seen[sections]
         by_key.setdefault(key, []).append(m.index)
-        descriptions[key] = (
-            f"{m.model['name']} H={getattr(model, 'hidden_size', '?')} on {m.task['name']}, "
-            f"{config.optimizer}, batch {config.batch_size}"
-        )
+        descriptions[key] = description
     groups = []
     for i, (key, idx) in enumerate(by_key.items()):
         chunk = min(chunk_cap, len(idx))

@@ -300,6 +300,13 @@ def _plan(spec: SweepSpec, existing, console=None) -> Plan:
 def _rebuilt_table(spec: SweepSpec, existing, err) -> xr.Dataset:
     """The members table of a store whose table is lost, from the spec: only where the
     spec's plan has exactly the store's groups and members (else the error says why)."""
+    if spec.to_dict() != existing.attrs.get("spec"):
+        raise ValueError(
+            f"{err} The members table is rebuilt only from the spec the store was written with, "
+            "and this spec differs from it. Resume with that spec first (the store's root "
+            "attributes hold it: `SweepSpec.from_dict(neurodyn.store.open_store(path).attrs['spec'])`), "
+            "then grow the sweep."
+        ) from None
     plan = plan_sweep(spec)
     stored = {g: np.asarray(store.read_group(existing.path, g)["member"].values).tolist() for g in existing.groups}
     planned = {g.name: list(g.members) for g in plan.groups}

@@ -36,8 +36,8 @@ def _fixed(ds, i):
 
 def test_results_do_not_depend_on_the_chunk_size(store):
     settings = {**SETTINGS, "n_iters": 1000}  # enough for every candidate to settle
-    one = na.fixed_points(store, members_per_chunk=1, **settings)
-    three = na.fixed_points(store, members_per_chunk=3, **settings)
+    one = na.fixed_points(store, members_per_chunk=1, replace=True, **settings)
+    three = na.fixed_points(store, members_per_chunk=3, replace=True, **settings)
     assert sorted(one) == ["g0"]
     a, b = one["g0"], three["g0"]
     np.testing.assert_array_equal(a["member"].values, b["member"].values)
@@ -51,17 +51,28 @@ def test_results_do_not_depend_on_the_chunk_size(store):
             assert gaps.max() < 1e-3, gaps
 
 
-def test_stored_results_round_trip_and_rerun_replaces(store):
-    results = na.fixed_points(store, members_per_chunk=2, **SETTINGS)
+def test_stored_results_round_trip_and_rerun_merges_or_replaces(store):
+    results = na.fixed_points(store, members_per_chunk=2, replace=True, **SETTINGS)
     sweep = neurodyn.open_sweep(store)
     assert sweep.analyses == ["fixed_points"]
     for g, ds in results.items():
         stored = sweep.analysis("fixed_points", group=g).load()
         xr.testing.assert_identical(stored, ds.load())
         assert stored["stability"].dtype.kind == "i" and stored.attrs["settings"]["n_initial"] == 16
-    merged = sweep.analysis("fixed_points")
+    merged = sweep.analysis("fixed_points").load()
     assert merged.sizes["member"] == 3
+    # Same settings on a selection: the selected member is recomputed and merged in, the
+    # others are kept as stored.
     na.fixed_points(store, members_per_chunk=2, selection={"seed": 0}, **SETTINGS)
+    again = neurodyn.open_sweep(store).analysis("fixed_points").load()
+    assert again.sizes["member"] == 3
+    xr.testing.assert_identical(again.sel(member=[1, 2]), merged.sel(member=[1, 2]))
+    # Other settings are refused before any work, and nothing stored changes.
+    with pytest.raises(ValueError, match=r"other settings \(n_iters: 100 -> 50\).*replace=True"):
+        na.fixed_points(store, selection={"seed": 0}, **{**SETTINGS, "n_iters": 50})
+    xr.testing.assert_identical(neurodyn.open_sweep(store).analysis("fixed_points").load(), again)
+    # replace=True with a selection keeps only what was asked for.
+    na.fixed_points(store, members_per_chunk=2, selection={"seed": 0}, replace=True, **SETTINGS)
     assert neurodyn.open_sweep(store).analyses == ["fixed_points"]
     assert neurodyn.open_sweep(store).analysis("fixed_points").sizes["member"] == 1
 
@@ -84,6 +95,7 @@ def test_cli_analyze_writes_the_dataset(store):
             "50",
             "--select",
             "seed=1",
+            "--replace",
         ],
     )
     assert result.exit_code == 0, result.output
