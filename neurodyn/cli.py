@@ -15,13 +15,16 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 console = Console()
+#: errors and warnings go to stderr, so a pipe or a redirected table keeps only results
+err_console = Console(stderr=True)
 
 
 def _error(message, *, label: str = "error") -> None:
-    """One line (wrapped) naming what went wrong; user text never read as markup."""
+    """One line naming what went wrong (the terminal wraps it, rich does not, so a log or
+    `grep` keeps it whole); user text never read as markup."""
     from rich.markup import escape
 
-    console.print(f"[bold red]{label}:[/bold red] {escape(str(message))}")
+    err_console.print(f"[bold red]{label}:[/bold red] {escape(str(message))}", soft_wrap=True)
 
 
 def _version(value: bool):
@@ -104,9 +107,9 @@ def sweep(
 @app.command()
 def info(store: str = typer.Argument(..., help="A store written by `neurodyn sweep`.")):
     """Print a store's members table, its groups and the analyses it holds."""
-    from .store import open_sweep
-
     from rich.markup import escape
+
+    from .store import open_sweep
 
     with _clear_errors():
         s = open_sweep(store)

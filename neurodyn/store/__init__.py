@@ -31,6 +31,7 @@ from ._regions import write_region as write_region
 from ._remote import RemotePath as RemotePath
 from ._store import MIGRATIONS as MIGRATIONS
 from ._store import Store as Store
+from ._store import VerifyReport as VerifyReport
 from ._store import check_target as check_target
 from ._store import check_writable as check_writable
 from ._store import create_store as create_store
@@ -39,7 +40,6 @@ from ._store import marked_groups as marked_groups
 from ._store import open_store as open_store
 from ._store import set_complete as set_complete
 from ._store import update_attrs as update_attrs
-from ._store import VerifyReport as VerifyReport
 from ._store import verify_store as verify_store
 from ._sweep_store import SweepStore as SweepStore
 from ._sweep_store import open_sweep as open_sweep

@@ -20,6 +20,7 @@ from neurodyn._version import SCHEMA_VERSION, __version__
 from ._encoding import jsonable
 from ._files import dumps, exists, fsync_dir, hostname, now_iso, owner, pid_alive, read_json, rmtree
 from ._groups import create_group, read_group
+from ._integrity import damaged_regions
 from ._layout import (
     ANALYSES,
     GROUPS,
@@ -33,7 +34,6 @@ from ._layout import (
 )
 from ._locks import LockedError, live_locks
 from ._members import read_members, write_members
-from ._integrity import damaged_regions
 from ._regions import done_regions
 from ._remote import RemotePath, create_exclusive
 from ._staging import recover_staging
@@ -120,6 +120,7 @@ def create_store(
     `overwrite=True`. Returns the store's path (a `Path`, or a `RemotePath` for a URL).
     """
     root = store_root(path)
+    _restore_replaced(root)
     if exists(root) and not _empty_directory(root):
         _check_replaceable(root, overwrite)
     neurodyn_attrs = {
@@ -204,12 +205,28 @@ def _empty_directory(root: Root) -> bool:
     return root.is_dir() and not root.is_symlink() and not any(root.iterdir())
 
 
+def _restore_replaced(root: Root) -> None:
+    """Put back a store that an `--overwrite` killed between its two renames left aside
+    (moved out of the way, its replacement not yet in place)."""
+    if isinstance(root, RemotePath) or os.path.lexists(root) or not root.parent.is_dir():
+        return
+    aside = sorted(root.parent.glob(f"{glob.escape(f'.{root.name}.replaced-')}*"), key=os.path.getmtime)
+    if aside:
+        try:
+            os.rename(aside[-1], root)
+        except OSError:
+            pass  # another process got there first
+
+
 def _remove_abandoned_builds(root: Path) -> None:
     """Delete the half-built copies that killed creators of `root` left beside it."""
     prefix = f".{root.name}.creating-"
     for entry in root.parent.glob(f"{glob.escape(prefix)}*"):
         host, _, rest = entry.name[len(prefix):].rpartition("-")[0].rpartition("-")
         if host == hostname() and rest.isdigit() and not pid_alive(int(rest)):
+            shutil.rmtree(entry, ignore_errors=True)
+    if os.path.lexists(root):  # a replaced store whose deletion was interrupted
+        for entry in root.parent.glob(f"{glob.escape(f'.{root.name}.replaced-')}*"):
             shutil.rmtree(entry, ignore_errors=True)
 
 
@@ -422,6 +439,7 @@ def open_store(path: StorePath, *, mode: Literal["r", "a"] = "r") -> Store:
     if mode not in ("r", "a"):
         raise ValueError(f"open_store: mode={mode!r} is not one of ['r', 'a'].")
     root = store_root(path)
+    _restore_replaced(root)
     if not exists(root):
         raise FileNotFoundError(
             f"No store at {str(root)!r}: that path does not exist. (A new sweep is started "

@@ -3,7 +3,6 @@
 from rich.table import Table
 
 
-
 def _mb(n: float) -> str:
     if n >= 2**30:
         return f"{n / 2**30:.3g} GB"

@@ -164,7 +164,7 @@ def estimate_bytes(
     trial = jax.eval_shape(lambda: task.sample(key=jr.key(0)))
     n_time, n_in = trial.inputs.shape[-2], trial.inputs.shape[-1]
     n_out = trial.targets.shape[-1]
-    params = sum(int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_inexact_array)))
+    params = sum(int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(model) if _inexact(x))
     state = int(getattr(model, "state_size", model.hidden_size))
     f32 = 4
     kept = n_time if config.bptt_chunk is None else min(n_time, n_time // config.bptt_chunk + config.bptt_chunk)
@@ -177,6 +177,11 @@ def estimate_bytes(
     per_member = weights + activations + batches + history + snapshots + trajectories
     stored = 2 * params * f32 + history + snapshots + trajectories
     return {"per_member": per_member, "total": per_member * n_members, "stored": stored, "params": params}
+
+
+def _inexact(x) -> bool:
+    """A floating array, concrete or shapes only (`jax.ShapeDtypeStruct`)."""
+    return isinstance(x, (jax.Array, np.ndarray, jax.ShapeDtypeStruct)) and jnp.issubdtype(x.dtype, jnp.inexact)
 
 
 def available_bytes(devices=None) -> tuple[int | None, str]:

@@ -14,8 +14,8 @@ from .. import _faults, store
 from ..spec import SweepSpec
 from ..store._layout import store_root
 from ..train._group import stack
-from ._datasets import group_template
 from ..train._members import padded_size
+from ._datasets import group_template
 from ._plan import Plan, build_member, estimate_bytes, plan_sweep, shapes_of
 from ._progress import SweepProgress
 from ._region import train_region

@@ -39,3 +39,12 @@ def test_demo_tiny_runs_end_to_end(tmp_path):
     for name in ("example_trials.png", "loss_curves.png"):
         assert (out / name).stat().st_size > 5_000
     assert str(out) in result.stdout.replace("\n", "")
+    # A second demo into the same folder keeps the first one's store unless asked.
+    stored = sorted(p.name for p in out.rglob("*"))
+    again = subprocess.run(
+        [sys.executable, "-m", "neurodyn.cli", "demo", "--tiny", "--out", str(out)],
+        capture_output=True, text=True, timeout=900, env={**os.environ, "COLUMNS": "200"},
+    )
+    assert again.returncode == 2, again.stderr[-2000:]
+    assert "--overwrite" in again.stderr and "Traceback" not in again.stderr
+    assert sorted(p.name for p in out.rglob("*")) == stored

@@ -16,8 +16,6 @@ from neurodyn.store import (
     region_name,
     write_members,
 )
-
-
 from neurodyn.store._integrity import check_region, region_manifest  # noqa: E402
 
 
