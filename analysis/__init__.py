@@ -191,3 +191,51 @@ from ._weights_distance import (
 from ._weights_distance import (
     permutation_distance as permutation_distance,
 )
+
+# isort: split
+# --- HMM-emulation mechanism (Torre et al., NeurIPS 2025): analysis/_mechanism/ ---
+from ._mechanism import CLUSTER as CLUSTER
+from ._mechanism import KICK_ZONE as KICK_ZONE
+from ._mechanism import LABELS as LABELS
+from ._mechanism import OTHER as OTHER
+from ._mechanism import TRANSITION as TRANSITION
+from ._mechanism import DriveScaling as DriveScaling
+from ._mechanism import DriveScalingResult as DriveScalingResult
+from ._mechanism import GlobalDynamics as GlobalDynamics
+from ._mechanism import GlobalDynamicsResult as GlobalDynamicsResult
+from ._mechanism import HMMMechanism as HMMMechanism
+from ._mechanism import KickUnits as KickUnits
+from ._mechanism import MechanismResult as MechanismResult
+from ._mechanism import NoisePopulations as NoisePopulations
+from ._mechanism import Residency as Residency
+from ._mechanism import ResidencyResult as ResidencyResult
+from ._mechanism import RunSummary as RunSummary
+from ._mechanism import TrainingDynamics as TrainingDynamics
+from ._mechanism import TrainingDynamicsResult as TrainingDynamicsResult
+from ._mechanism import TrajectoryLinearisation as TrajectoryLinearisation
+from ._mechanism import UnitSearch as UnitSearch
+from ._mechanism import analyse_mechanism as analyse_mechanism
+from ._mechanism import drive_scaling as drive_scaling
+from ._mechanism import global_dynamics as global_dynamics
+from ._mechanism import hmm_mechanism as hmm_mechanism
+from ._mechanism import kick_units as kick_units
+from ._mechanism import linearise_trajectory as linearise_trajectory
+from ._mechanism import local_jacobian as local_jacobian
+from ._mechanism import mechanism_to_dataset as mechanism_to_dataset
+from ._mechanism import noise_populations as noise_populations
+from ._mechanism import noise_run as noise_run
+from ._mechanism import noisy_trajectory as noisy_trajectory
+from ._mechanism import plot_drive_scaling as plot_drive_scaling
+from ._mechanism import plot_mechanism as plot_mechanism
+from ._mechanism import plot_orbit_size as plot_orbit_size
+from ._mechanism import plot_orbits as plot_orbits
+from ._mechanism import plot_residency as plot_residency
+from ._mechanism import plot_training_dynamics as plot_training_dynamics
+from ._mechanism import plot_unstable as plot_unstable
+from ._mechanism import pre_activation as pre_activation
+from ._mechanism import residency as residency
+from ._mechanism import scale_recurrent_drive as scale_recurrent_drive
+from ._mechanism import settings_dict as settings_dict
+from ._mechanism import snapshot_models as snapshot_models
+from ._mechanism import stack_models as stack_models
+from ._mechanism import training_dynamics as training_dynamics

@@ -88,15 +88,26 @@ def fully_connected_hmm() -> HMM:
     return HMM(a, b)
 
 
+#: The cyclic HMM's emissions P(o | s) (Torre et al. 2025): states 0 and 1 favour symbols 0
+#: and 1, state 2 favours symbol 2 and state 3 symbol 1, so going round the ring emits
+#: 0 → 1 → 2 → 1 → 0; the stationary emission marginals are [0.25, 0.5, 0.25].
+CYCLIC_EMISSION = np.array([[0.9, 0.1, 0.0], [0.1, 0.9, 0.0], [0.0, 0.1, 0.9], [0.0, 0.9, 0.1]])
+CYCLIC_EMISSION.setflags(write=False)
+
+
 def cyclic_hmm(emission=None) -> HMM:
     """4 states on a ring: stay 0.95, move to each ±1 neighbour (mod 4) with 0.025.
 
-    The study's text fixes the transitions only; by default state i emits like state i of
-    the 4-state linear chain (`linear_chain_emission(4)`), so going round the ring sweeps
-    symbol 0 → 2 and the step 3 → 0 jumps back. Pass `emission` [4, 3] to change it.
+    Emissions are the study's `CYCLIC_EMISSION` by default,
+    [[.9, .1, 0], [.1, .9, 0], [0, .1, .9], [0, .9, .1]] (rows: states); the start is
+    uniform, which is also the stationary distribution, so P(o_t) = [.25, .5, .25] at
+    every t. Pass `emission` [4, 3] to change them.
+
+    Reference: Torre, Viscione, Pompe, Grewe, Mante, "Mechanistic interpretability of
+    RNNs emulating hidden Markov models", NeurIPS 2025.
     """
     a = 0.95 * np.eye(4) + 0.025 * (np.roll(np.eye(4), 1, axis=1) + np.roll(np.eye(4), -1, axis=1))
-    return HMM(a, linear_chain_emission(4) if emission is None else emission)
+    return HMM(a, CYCLIC_EMISSION if emission is None else emission)
 
 
 @functools.partial(jax.jit, static_argnames="n_time")

@@ -135,6 +135,31 @@ def test_analytic_statistics_by_enumeration():
     assert float(exact.changes) == pytest.approx(changes, abs=1e-5)
 
 
+def test_cyclic_hmm_emissions_and_exact_statistics():
+    # The study's cyclic HMM: rows are states; the ring emits 0 -> 1 -> 2 -> 1 -> 0.
+    cyc = cyclic_hmm()
+    expected = [[0.9, 0.1, 0.0], [0.1, 0.9, 0.0], [0.0, 0.1, 0.9], [0.0, 0.9, 0.1]]
+    np.testing.assert_allclose(cyc.emission, expected, rtol=1e-7)
+    np.testing.assert_allclose(stationary_emission_marginals(cyc), [0.25, 0.5, 0.25], atol=1e-6)
+    # the uniform start is stationary (the ring is doubly stochastic): P(o_t) is constant
+    exact = analytic_emission_statistics(cyc, 40)
+    np.testing.assert_allclose(exact.time_marginals, [[0.25, 0.5, 0.25]] * 40, atol=1e-6)
+    # changes per sequence: (T - 1) (1 - sum_o P(o_t = o_{t+1} = o)), in float64 by hand
+    a, b = np.asarray(cyc.transition, np.float64), np.asarray(expected, np.float64)
+    pairs = np.einsum("s,so,sr,rp->op", np.full(4, 0.25), b, a, b)
+    assert float(exact.changes) == pytest.approx(39 * (1 - np.trace(pairs)), rel=1e-6)
+    assert float(exact.changes) == pytest.approx(8.36, abs=5e-3)  # the study's value at L = 40
+    np.testing.assert_allclose(exact.transitions, pairs / pairs.sum(1, keepdims=True), atol=1e-6)
+    # and against enumerating every state and emission sequence of length 3
+    marginals, transitions, changes = _brute_force_statistics(cyc, 3)
+    short = analytic_emission_statistics(cyc, 3)
+    np.testing.assert_allclose(short.time_marginals, marginals, atol=1e-6)
+    np.testing.assert_allclose(short.transitions, transitions, atol=1e-6)
+    assert float(short.changes) == pytest.approx(changes, abs=1e-6)
+    # an explicit emission still overrides the default
+    np.testing.assert_allclose(cyclic_hmm(np.full((4, 3), 1 / 3)).emission, 1 / 3, rtol=1e-6)
+
+
 def test_stationary_distribution():
     for hmm in (linear_chain_hmm(4), fully_connected_hmm(), cyclic_hmm()):
         np.testing.assert_allclose(stationary_distribution(hmm), 1 / hmm.n_states, atol=1e-5)
