@@ -26,19 +26,6 @@ from ._weights_distance import pairwise_permutation_distances
 LEVELS = ("behaviour", "dynamics", "weights", "representations", "feature_learning")
 
 
-def _task_loss(task, outputs, trials) -> jax.Array:
-    """The task's own loss on a batch: masked MSE, or masked 2-class cross-entropy."""
-    mask = trials.mask
-    if task.loss == "cross_entropy":
-        n_classes = getattr(task, "n_classes", 2)
-        shape = (*outputs.shape[:-1], outputs.shape[-1] // n_classes, n_classes)
-        logp = jax.nn.log_softmax(outputs.reshape(shape), axis=-1)
-        ce = -jnp.sum(trials.targets.reshape(shape) * logp, axis=-1)
-        m = mask.reshape(shape)[..., 0]
-        return jnp.sum(m * ce) / jnp.maximum(jnp.sum(m), 1.0)
-    return jnp.sum(mask * (outputs - trials.targets) ** 2) / jnp.maximum(jnp.sum(mask), 1.0)
-
-
 def degeneracy(
     store,
     *,
@@ -82,10 +69,17 @@ def degeneracy(
 
     **Returns:** the Dataset written.
     """
-    sweep = store if isinstance(store, SweepStore) else open_sweep(store)
     levels = tuple(levels)
     for level in levels:
         _checks.choice("degeneracy", "levels", level, LEVELS)
+    for name, value in (("rank", rank), ("n_delays", n_delays), ("delay_interval", delay_interval),
+                        ("dsa_restarts", dsa_restarts), ("perm_restarts", perm_restarts),
+                        ("n_ood_trials", n_ood_trials), ("n_probe_trials", n_probe_trials)):
+        _checks.positive_int("degeneracy", name, value)
+    if max_pairs is not None:
+        _checks.positive_int("degeneracy", "max_pairs", max_pairs)
+    _checks.in_range("degeneracy", "ridge", ridge, low=0.0)
+    sweep = store if isinstance(store, SweepStore) else open_sweep(store)
     table = sweep.members
     hyper = [c for c in table.coords if c not in ("member", "seed")]
     if condition_by is None:
@@ -102,13 +96,6 @@ def degeneracy(
             f"degeneracy: color_by={color_by!r} is not a hyperparameter of this sweep; its "
             f"hyperparameters are {options}.{_checks.closest(color_by, options)}"
         )
-    for name, value in (("rank", rank), ("n_delays", n_delays), ("delay_interval", delay_interval),
-                        ("dsa_restarts", dsa_restarts), ("perm_restarts", perm_restarts),
-                        ("n_ood_trials", n_ood_trials), ("n_probe_trials", n_probe_trials)):
-        _checks.positive_int("degeneracy", name, value)
-    if max_pairs is not None:
-        _checks.positive_int("degeneracy", "max_pairs", max_pairs)
-    _checks.in_range("degeneracy", "ridge", ridge, low=0.0)
     settings = dict(
         levels=list(levels), condition_by=list(condition_by), within_condition=within_condition,
         max_pairs=max_pairs, rank=rank, n_delays=n_delays, delay_interval=delay_interval, ridge=ridge,
@@ -140,7 +127,7 @@ def degeneracy(
 
             def loss(model):
                 out = jax.vmap(lambda x: model(x).output)(trials.inputs)
-                return _task_loss(ood, out, trials)
+                return ood.batch_loss(out, trials, key=jr.fold_in(keys[0], 1))
 
             per["ood"].extend(np.asarray(eqx.filter_vmap(loss)(chunk.models)))
         if "feature_learning" in levels:
@@ -300,9 +287,6 @@ def _plain(v):
 
 
 def _figures(folder: pathlib.Path, ds: xr.Dataset, names: list[str], color_by):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from ._degeneracy_plots import plot_degeneracy

@@ -106,9 +106,6 @@ def _search(models, starts, u, n_iters, learning_rate, tol_q, unique_tol, outlie
 
 
 def _figures(folder: pathlib.Path, chunk: Chunk, result, states):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from ._fp_plots import plot_eigenvalues, plot_fixed_points

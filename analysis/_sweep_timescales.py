@@ -112,9 +112,6 @@ def _drive_and_fit(models, keys, process, n_steps, burn_in, max_lag, fit_lag, n_
 
 
 def _figures(folder: pathlib.Path, chunk: Chunk, result):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from ._timescale_plots import plot_autocorrelation

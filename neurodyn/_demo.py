@@ -50,20 +50,27 @@ def run_demo(
     from .sweep import run_sweep
 
     console = console or Console()
+    if not str(out).strip():
+        raise ValueError("--out '' is empty; give a folder for the demo's store and figures, e.g. --out neurodyn-demo.")
     out = pathlib.Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(
+            f"--out {str(out)!r} is a file; the demo writes a folder (its store and figures). "
+            "Give a folder, e.g. --out neurodyn-demo."
+        )
     store_path = out / "demo.zarr"
+    if store_path.exists() and not overwrite:
+        raise FileExistsError(
+            f"{str(store_path)!r} already holds a store (an earlier demo?). Replace it with "
+            "`neurodyn demo --overwrite` (`make demo` does), or choose another --out."
+        )
+    out.mkdir(parents=True, exist_ok=True)
     spec = demo_spec(tiny)
     console.print(
         "[bold]neurodyn demo[/bold]: a sweep of CTRNNs on the 3-bit flip-flop, each group "
         f"trained in one compiled program, written to {store_path}."
     )
     start = time.perf_counter()
-    if store_path.exists() and not overwrite:
-        raise FileExistsError(
-            f"{str(store_path)!r} already holds a store (an earlier demo?). Replace it with "
-            "`neurodyn demo --overwrite` (`make demo` does), or choose another --out."
-        )
     run_sweep(spec, store_path, overwrite=store_path.exists(), console=console)
     elapsed = time.perf_counter() - start
 
@@ -183,7 +190,7 @@ def analyse_timescales(sweep, *, tiny: bool, console):
 def analyse_degeneracy(sweep, *, tiny: bool, console):
     """How differently the demo's networks solve the flip-flop, per learning rate."""
     from neurodyn import analysis
-    from neurodyn.cli import print_degeneracy
+    from neurodyn._tables import print_degeneracy
 
     start = time.perf_counter()
     ds = analysis.degeneracy(sweep, rank=6, dsa_restarts=4, perm_restarts=2, progress=True)

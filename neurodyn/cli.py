@@ -1,11 +1,49 @@
 """The `neurodyn` command line: a thin layer over the Python API."""
 
+import contextlib
+
 import typer
+import typer.core
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ._tables import print_degeneracy as print_degeneracy
+
+try:  # typer >= 0.2x carries its own copy of click
+    from typer._click import exceptions as _click_errors
+except ImportError:
+    from click import exceptions as _click_errors
+
+
+class _OneLineUsageErrors(typer.core.TyperGroup):
+    """Usage errors (an unknown option or command, a missing argument, a value of the
+    wrong type) reported as every other error is: one `error:` line, exit code 2."""
+
+    def make_context(self, *args, **kwargs):
+        with _usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with _usage_errors():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _usage_errors():
+    try:
+        yield
+    except _click_errors.UsageError as err:
+        if isinstance(err, getattr(_click_errors, "NoArgsIsHelpError", ())):
+            raise  # the help text, not an error
+        message = err.format_message()
+        message += "" if message.endswith((".", "?")) else "."
+        _error(message + (f" See '{err.ctx.command_path} -h'." if err.ctx is not None else ""))
+        raise typer.Exit(code=2) from None
+
+
 app = typer.Typer(
+    cls=_OneLineUsageErrors,
     help="neurodyn: train many recurrent networks on cognitive tasks at once, store them "
     "in zarr, and reverse-engineer them (fixed points, timescales, degeneracy).",
     no_args_is_help=True,
@@ -14,9 +52,10 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-console = Console()
+#: user text is printed as given: no `:name:` turned into an emoji
+console = Console(emoji=False)
 #: errors and warnings go to stderr, so a pipe or a redirected table keeps only results
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, emoji=False)
 
 
 def _error(message, *, label: str = "error") -> None:
@@ -169,8 +208,11 @@ def analyze(
         _error("choose an analysis: --fixed-points, --timescales or --degeneracy.")
         raise typer.Exit(code=2)
     with _clear_errors():
+        import matplotlib
+
         import neurodyn.analysis as na
 
+        matplotlib.use("Agg")  # figures go to files: no window from a terminal
         selection = _parse_selection(select)
         common = dict(members_per_chunk=members_per_chunk, selection=selection, figures=figures, replace=replace)
         if fixed_points:
@@ -223,23 +265,6 @@ def _print_fixed_points(results):
                 str(int((fixed & (plus[i] >= 0) & (minus[i] >= 0)).sum())),
                 str(int((valid[i] & slow[i]).sum())),
             )
-    console.print(table)
-
-
-def print_degeneracy(ds, console):
-    """Per-condition means of every degeneracy measure, as a table."""
-    import numpy as np
-
-    names = [v[: -len("_mean")] for v in ds.data_vars if v.endswith("_mean")]
-    table = Table(title="degeneracy per condition (mean over pairs of networks; sigma_ood over networks)")
-    table.add_column("condition")
-    for n in names + (["sigma_ood"] if "sigma_ood" in ds else []):
-        table.add_column(n.replace("_", " "), justify="right")
-    for c, cond in enumerate(np.asarray(ds["condition"].values)):
-        row = [f"{float(ds[n + '_mean'].values[c]):.3g}" for n in names]
-        if "sigma_ood" in ds:
-            row.append(f"{float(ds['sigma_ood'].values[c]):.3g}")
-        table.add_row(str(cond), *row)
     console.print(table)
 
 

@@ -1,6 +1,7 @@
 """The task interface: pure, key-driven, vmappable trial generators."""
 
 import abc
+import warnings
 from typing import ClassVar
 
 import equinox as eqx
@@ -10,6 +11,7 @@ import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from neurodyn._types import Trial
+from neurodyn.tasks._losses import masked_cross_entropy, masked_mse
 
 
 class AbstractTask(eqx.Module):
@@ -25,14 +27,18 @@ class AbstractTask(eqx.Module):
     condition once and then samples every trial under it. Tasks without such a quantity
     return None and ignore the argument.
 
-    Subclasses set `loss` ("mse", "cross_entropy" or "sinkhorn") and define `input_size`,
-    `output_size`, `n_time`, `sample`, `metric` and `ood`.
+    Subclasses define `input_size`, `output_size`, `n_time`, `sample`, `metric` and
+    `ood`, and own their loss: `batch_loss(outputs, trials, *, key)` is what training
+    minimises and what every analysis of behaviour evaluates (the default: masked MSE
+    against the trials' targets).
 
-    **Class attributes** read by training, curricula and the task registry:
+    **Class attributes** read by curricula, the task registry and `neurodyn tasks`:
 
-    - `loss`: "mse"; "cross_entropy" (outputs are logits in consecutive groups of
-      `n_classes`, one group per head, targets one-hot); or "sinkhorn" (a loss between
-      sets of trials: the task provides `batch_loss(outputs, trials, *, key)`).
+    - `loss`: the name of the loss `batch_loss` computes, for people and listings:
+      "mse"; "cross_entropy" (outputs are logits in consecutive groups of `n_classes`,
+      one group per head, targets one-hot); or "sinkhorn" (a loss between sets of
+      trials). A subclass that sets `loss = "cross_entropy"` without its own
+      `batch_loss` gets the masked cross-entropy (deprecated: define `batch_loss`).
     - `metric_name`, `higher_is_better`: what `metric` measures and in which direction.
     - `parameter_ranges`: each constructor argument and its allowed values, in words.
     """
@@ -41,6 +47,25 @@ class AbstractTask(eqx.Module):
     metric_name: ClassVar[str] = "accuracy"
     higher_is_better: ClassVar[bool] = True
     parameter_ranges: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("loss") == "cross_entropy" and cls.batch_loss is AbstractTask.batch_loss:
+            warnings.warn(
+                f"{cls.__name__} sets loss = 'cross_entropy' without a batch_loss method; it "
+                "gets the masked cross-entropy, but define batch_loss instead (the loss "
+                "string will stop selecting it).",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            cls.batch_loss = _cross_entropy_batch_loss
+
+    def batch_loss(
+        self, outputs: Float[Array, "trial time output"], trials: Trial, *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, ""]:
+        """The loss of a batch of outputs: masked MSE against the trials' targets, pooled
+        over the batch. Override it for another loss (`key` is for stochastic ones)."""
+        return masked_mse(outputs, trials.targets, trials.mask)
 
     @property
     @abc.abstractmethod
@@ -81,6 +106,10 @@ class AbstractTask(eqx.Module):
         condition = self.sample_condition(key=ckey)
         keys = jr.split(tkey, batch_size)
         return jax.vmap(lambda k: self.sample(key=k, condition=condition))(keys)
+
+
+def _cross_entropy_batch_loss(self, outputs, trials: Trial, *, key=None):
+    return masked_cross_entropy(outputs, trials.targets, trials.mask, n_classes=getattr(self, "n_classes", 2))
 
 
 def masked_mean(values: Array, mask: Array) -> Array:

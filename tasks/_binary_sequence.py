@@ -12,6 +12,7 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 from neurodyn import _checks
 from neurodyn._types import Trial
 from neurodyn.tasks._base import AbstractTask, masked_mean
+from neurodyn.tasks._losses import masked_cross_entropy
 from neurodyn.tasks._params import concrete, int_leaf
 
 _HEADS = ("single", "multi")
@@ -195,6 +196,13 @@ class AbstractBinarySequenceTask(AbstractTask):
         out, tgt = output.reshape(shape), trial.targets.reshape(shape)
         correct = (jnp.argmax(out, -1) == jnp.argmax(tgt, -1)).astype(output.dtype)
         return correct, tgt.sum(-1), trial.mask.reshape(shape)[..., 0]
+
+    def batch_loss(
+        self, outputs: Float[Array, "trial time output"], trials: Trial, *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, ""]:
+        """Masked cross-entropy of the one-hot targets, one head of `n_classes` logits per
+        output group, averaged over the masked (head, step) pairs of the batch."""
+        return masked_cross_entropy(outputs, trials.targets, trials.mask, n_classes=self.n_classes)
 
     def metric(self, output: Float[Array, "time output"], trial: Trial) -> Float[Array, ""]:
         """Classification accuracy at the response step, averaged over trained heads."""

@@ -9,4 +9,18 @@ from ._registry import Registry as Registry
 from ._registry import describe as describe
 from ._sweep import Member as Member
 from ._sweep import SweepSpec as SweepSpec
-from ._sweep import train_config as train_config
+
+
+def __getattr__(name: str):
+    if name == "train_config":  # deprecated alias: building configs belongs to training
+        import warnings
+
+        warnings.warn(
+            "neurodyn.spec.train_config moved to neurodyn.train.train_config.", DeprecationWarning, stacklevel=2
+        )
+        from neurodyn.train import (
+            train_config,  # deprecation alias, allowed by tests/test_imports.py
+        )
+
+        return train_config
+    raise AttributeError(f"module 'neurodyn.spec' has no attribute {name!r}")

@@ -14,6 +14,7 @@ Every value is validated against the registries before anything is compiled.
 import dataclasses
 import itertools
 import json
+import math
 import pathlib
 import tomllib
 from typing import Any
@@ -56,6 +57,8 @@ TRAIN_KEYS = (
     "curriculum_eval_batch_size",
 )
 CURRICULA = ("single_head", "multi_head", "sliding_window")
+#: a sweep with more members is refused before it is expanded (planning 400 000 takes ~30 s)
+MAX_MEMBERS = 10_000_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,6 +139,12 @@ class SweepSpec:
     def from_dict(cls, data: dict) -> "SweepSpec":
         unknown = set(data) - set(SECTIONS)
         for key in unknown:
+            if not isinstance(data[key], dict):
+                home = "[train]" if key in TRAIN_KEYS else "[sweep]" if key in SWEEP_KEYS else "its section"
+                raise ValueError(
+                    f"spec: the key {key!r} comes before every [section] header, so it belongs to "
+                    f"no section; move it under {home}."
+                )
             raise ValueError(
                 f"spec: unknown section [{key}].{_checks.closest(key, SECTIONS)} "
                 f"Sections are {list(SECTIONS)}."
@@ -143,7 +152,7 @@ class SweepSpec:
         for section in ("task", "model"):
             if section not in data:
                 raise ValueError(f"spec: the section [{section}] is missing.")
-        return cls(**{k: dict(data.get(k, {})) for k in SECTIONS})
+        return cls(**{k: _copy(data.get(k, {})) for k in SECTIONS})
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps({k: getattr(self, k) for k in SECTIONS}))
@@ -159,6 +168,11 @@ class SweepSpec:
         if isinstance(seeds, int):
             if seeds < 1:
                 raise ValueError(f"spec [sweep] seeds={seeds} must be >= 1 (or a list of seeds).")
+            if seeds > MAX_MEMBERS:
+                raise ValueError(
+                    f"spec [sweep] seeds={seeds} is more than the {MAX_MEMBERS:_} members one sweep "
+                    "may have; split it into several sweeps (e.g. seeds = [0, 1, ...] in each)."
+                )
             return list(range(seeds))
         if isinstance(seeds, list) and seeds and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
             if len(set(seeds)) != len(seeds):
@@ -198,6 +212,11 @@ class SweepSpec:
             if not v:
                 raise ValueError(f"spec {_where(k)}: an empty list is not a sweep axis; give at least one value.")
         zipped = self.sweep.get("zip", [])
+        if not isinstance(zipped, list):
+            raise TypeError(
+                f"spec [sweep] zip={zipped!r} must be a list of lists of parameter names, "
+                'e.g. zip = [["model.gamma", "train.learning_rate"]].'
+            )
         if zipped and isinstance(zipped[0], str):
             zipped = [zipped]
         axes, used = [], set()
@@ -227,6 +246,13 @@ class SweepSpec:
         """Every member of the sweep, in a fixed order (axes in spec order, seed last)."""
         flat = self._flat()
         axes = self.axes()
+        n_members = math.prod(len(values) for _, values in axes)
+        if n_members > MAX_MEMBERS:
+            sizes = " × ".join(f"{len(values)} {'/'.join(names)}" for names, values in axes)
+            raise ValueError(
+                f"spec: the sweep has {n_members:_} members ({sizes}), more than the {MAX_MEMBERS:_} "
+                "one sweep may have; split it into several sweeps."
+            )
         varying = [n for names, _ in axes for n in names]
         short = _short_names([n for n in varying if n != "seed"])
         members = []
@@ -250,8 +276,12 @@ class SweepSpec:
             members.append(Member(index, seed, sections["task"], sections["model"], sections["train"], coords))
         return members
 
-    def validate(self) -> list[Member]:
-        """Expand and check every member against the registries; return the members."""
+    def validate(self, *, check_train=None) -> list[Member]:
+        """Expand and check every member against the registries; return the members.
+
+        `check_train`, if given, is called once on each distinct validated [train]
+        section and raises ValueError or TypeError for values the training layer refuses
+        (the planner passes `neurodyn.train.check_train_section`)."""
         members = self.expand()
         checked = []
         cache: dict[tuple[str, str], dict] = {}  # members share most sections: check each once
@@ -273,9 +303,14 @@ class SweepSpec:
         for m in members:
             task = once("task", m.task, check_named(TASKS, "task"))
             model = once("model", m.model, check_named(MODELS, "model"))
-            train = once("train", m.train, _validate_train)
+            train = once("train", m.train, lambda t: _validate_train(t, check_train))
             checked.append(dataclasses.replace(m, task=task, model=model, train=train))
         return checked
+
+
+def _copy(section):
+    """A section's table copied; anything else is left for `SweepSpec` to refuse."""
+    return dict(section) if isinstance(section, dict) else section
 
 
 class _Fixed:
@@ -305,7 +340,10 @@ def _resolve_derived(values: dict, seed: int) -> dict:
         progressed = False
         for key, expr in list(pending.items()):
             env = _environment(done, seed)
-            needed = names_in(expr)
+            try:
+                needed = names_in(expr)
+            except ValueError as err:
+                raise ValueError(f"spec {_where(key)}: {err}") from None
             if needed & {k for k in pending} | needed & {k.split(".", 1)[1] for k in pending}:
                 continue
             try:
@@ -334,13 +372,15 @@ def _environment(values: dict, seed: int) -> dict:
     return env
 
 
-def _validate_train(train: dict) -> dict:
+def _validate_train(train: dict, check_train=None) -> dict:
     """Train-section values checked as a `TrainConfig` would (with the field named)."""
     train = dict(train)
     optimizer = train.pop("optimizer", "adam")
-    OPTIMIZERS.get(optimizer)
+    try:
+        known_options = set(OPTIMIZERS.get(optimizer).params) - {"learning_rate"}
+    except (ValueError, TypeError) as err:
+        raise type(err)(f"spec [train]: {err}") from None
     options = {}
-    known_options = set(OPTIMIZERS.get(optimizer).params) - {"learning_rate"}
     for key in list(train):
         if key in known_options:
             options[key] = train.pop(key)
@@ -351,54 +391,12 @@ def _validate_train(train: dict) -> dict:
                 f"spec [train]: unknown parameter {key!r}.{_checks.closest(key, allowed)} "
                 f"Allowed for optimizer {optimizer!r}: {allowed}."
             )
-    try:
-        train_config({"optimizer": optimizer, **options, **train})
-        curriculum(train)
-    except (ValueError, TypeError) as err:
-        raise type(err)(f"spec [train]: {err}") from None
+    if check_train is not None:
+        try:
+            check_train({"optimizer": optimizer, **options, **train})
+        except (ValueError, TypeError) as err:
+            raise type(err)(f"spec [train]: {err}") from None
     return {"optimizer": optimizer, **options, **train}
-
-
-def curriculum(train: dict):
-    """The curriculum a [train] section asks for (`curriculum = "multi_head"` ...), or None."""
-    from ..train import MultiHeadCurriculum, SingleHeadCurriculum, SlidingWindowCurriculum
-
-    name = train.get("curriculum")
-    options = {k[len("curriculum_"):]: v for k, v in train.items() if k.startswith("curriculum_")}
-    if name is None:
-        if options:
-            raise ValueError(f"curriculum options {sorted(options)} are set but no `curriculum` is named; choose one of {list(CURRICULA)}.")
-        return None
-    if name not in CURRICULA:
-        raise ValueError(f"curriculum={name!r} is not one of {list(CURRICULA)}.{_checks.closest(str(name), CURRICULA)}")
-    classes = {"single_head": SingleHeadCurriculum, "multi_head": MultiHeadCurriculum, "sliding_window": SlidingWindowCurriculum}
-    if name != "sliding_window" and "width" in options:
-        raise ValueError("curriculum_width applies only to curriculum = \"sliding_window\".")
-    if name == "sliding_window" and "width" not in options:
-        raise ValueError("curriculum = \"sliding_window\" needs curriculum_width (how many N are trained together).")
-    return classes[name](**options)
-
-
-def train_config(train: dict):
-    """A `TrainConfig` from a validated [train] section."""
-    from ..train._config import TrainConfig
-
-    train = {k: v for k, v in train.items() if not k.startswith("curriculum")}
-    optimizer = train.pop("optimizer", "adam")
-    known_options = set(OPTIMIZERS.get(optimizer).params) - {"learning_rate"}
-    options = {k: train.pop(k) for k in list(train) if k in known_options}
-    ints = ("batch_size", "n_steps", "eval_every", "eval_batch_size", "patience", "epochs_per_call", "bptt_chunk")
-    for k in ints:
-        if k in train and isinstance(train[k], float) and train[k].is_integer():
-            train[k] = int(train[k])
-    floats = ("learning_rate", "grad_clip", "loss_threshold", "l1", "l2", "nuclear", "rate")
-    for k in floats:
-        if k in train and isinstance(train[k], int) and not isinstance(train[k], bool):
-            train[k] = float(train[k])
-    for k, v in list(options.items()):
-        if isinstance(v, int) and not isinstance(v, bool):
-            options[k] = float(v)
-    return TrainConfig(optimizer=optimizer, optimizer_options=options, **train)
 
 
 def _to_toml(data: dict) -> str:

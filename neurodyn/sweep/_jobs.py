@@ -16,6 +16,7 @@ from .. import _faults, store
 from ..store._files import atomic_write_json, now_iso, owner, read_json
 from ..store._layout import store_root
 from ._plan import Group, build_member
+from ._shared import _devices, _eval_trials, _status, snapshot_steps
 
 JOBS_DIR = "_jobs"
 
@@ -63,7 +64,6 @@ def run_job(task: JobTask) -> dict:
     """Train the regions of `task` into its store; return (and store) the job's report."""
     from ..train._members import use_cpu_cores_if_possible
     from ._region import train_region
-    from ._run import _devices, _eval_trials, _status, snapshot_steps
 
     use_cpu_cores_if_possible()  # a job is its own process: one device per allotted core
     devices = _devices(task.devices)

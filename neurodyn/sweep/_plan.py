@@ -8,6 +8,7 @@ noise levels, task probabilities) is an array leaf that differs across members.
 
 import dataclasses
 import json
+import math
 import os
 
 import equinox as eqx
@@ -17,9 +18,10 @@ import jax.random as jr
 import numpy as np
 
 from ..spec import MODELS, TASKS, SweepSpec
-from ..spec._sweep import Member, train_config
-from ..spec._sweep import curriculum as build_curriculum
+from ..spec._sweep import Member
 from ..train import TrainConfig
+from ..train._section import check_train_section, train_config
+from ..train._section import curriculum_from_section as build_curriculum
 
 DEFAULT_MEMBERS_PER_CHUNK = 1024
 
@@ -101,7 +103,7 @@ def plan_sweep(spec: SweepSpec, *, first_group: int = 0, exclude: set | None = N
     `exclude`: coordinate tuples of members already present in a store (resume with a
     grown spec); they are left out of the new groups.
     """
-    members = spec.validate()
+    members = spec.validate(check_train=check_train_section)
     chunk_cap = spec.sweep.get("members_per_chunk", DEFAULT_MEMBERS_PER_CHUNK)
     if isinstance(chunk_cap, bool) or not isinstance(chunk_cap, int) or chunk_cap < 1:
         raise ValueError(f"spec [sweep] members_per_chunk={chunk_cap!r} must be an integer >= 1.")
@@ -159,12 +161,13 @@ def estimate_bytes(
     with `bptt_chunk`); a training and the evaluation batch; the loss and metric
     histories (two numbers per step and per epoch), parameter snapshots and stored
     trajectories. Returns bytes: `per_member`, `total` (for `n_members`), `stored` (per
-    member, uncompressed, in the store) and `params` (a count).
+    member, uncompressed, in the store); `params` (a count) and `largest` (the term that
+    needs the most, in words naming the setting that sizes it).
     """
     trial = jax.eval_shape(lambda: task.sample(key=jr.key(0)))
     n_time, n_in = trial.inputs.shape[-2], trial.inputs.shape[-1]
     n_out = trial.targets.shape[-1]
-    params = sum(int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(model) if _inexact(x))
+    params = sum(math.prod(x.shape) for x in jax.tree_util.tree_leaves(model) if _inexact(x))
     state = int(getattr(model, "state_size", model.hidden_size))
     f32 = 4
     kept = n_time if config.bptt_chunk is None else min(n_time, n_time // config.bptt_chunk + config.bptt_chunk)
@@ -176,7 +179,16 @@ def estimate_bytes(
     trajectories = f32 * n_trajectories * n_time * (state + n_out)
     per_member = weights + activations + batches + history + snapshots + trajectories
     stored = 2 * params * f32 + history + snapshots + trajectories
-    return {"per_member": per_member, "total": per_member * n_members, "stored": stored, "params": params}
+    parts = {  # named by the settings that size them
+        "the parameters, gradients and optimiser moments (hidden_size; the task's input and output sizes)": weights,
+        "the states kept for the backward pass (batch_size × n_time; bptt_chunk shortens it)": activations,
+        "the training and evaluation batches (batch_size, eval_batch_size × n_time × input size)": batches,
+        "the loss and metric histories ([train] n_steps)": history,
+        "the parameter snapshots ([sweep] snapshot_every)": snapshots,
+        "the stored trajectories ([sweep] trajectories × n_time)": trajectories,
+    }
+    return {"per_member": per_member, "total": per_member * n_members, "stored": stored, "params": params,
+            "largest": max(parts, key=parts.get)}
 
 
 def _inexact(x) -> bool:

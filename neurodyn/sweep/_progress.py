@@ -52,7 +52,7 @@ class SweepProgress:
         return False
 
     def _steps_per_member(self, g) -> int:
-        from ..spec import train_config
+        from ..train import train_config
 
         config = train_config(self.plan.members[g.members[0]].train)
         return config.n_epochs * config.eval_every

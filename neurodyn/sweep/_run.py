@@ -6,22 +6,21 @@ import pathlib
 import time
 
 import jax
-import jax.random as jr
 import numpy as np
 import xarray as xr
 
 from .. import _faults, store
 from ..spec import SweepSpec
 from ..store._layout import store_root
-from ..train._group import stack
 from ..train._members import padded_size
 from ._datasets import group_template
 from ._plan import Plan, build_member, estimate_bytes, plan_sweep, shapes_of
 from ._progress import SweepProgress
 from ._region import train_region
+from ._shared import EVAL_SEED as EVAL_SEED
+from ._shared import _devices, _eval_trials, _status, snapshot_steps
 
 #: The fixed key of every group's evaluation batch (trajectories stored after training).
-EVAL_SEED = 20_240_601
 DEFAULT_TRAJECTORY_TRIALS = 16
 
 
@@ -225,7 +224,8 @@ def _check_memory(plan: Plan, estimates: dict, devices, *, force: bool, console)
             continue
         message = (
             f"group {g.name} ({g.description}) needs about {_gb(need)} per region of {g.chunk} "
-            f"member(s) ({_gb(estimates[g.name]['per_member'])} each), more than the {_gb(limit)} "
+            f"member(s) ({_gb(estimates[g.name]['per_member'])} each), most of it for "
+            f"{estimates[g.name]['largest']}: more than the {_gb(limit)} "
             f"of {source}. Use fewer members per region ([sweep] members_per_chunk), fewer "
             "steps or a smaller batch or size, [train] bptt_chunk for long trials; or pass "
             "--force (force=True) to try anyway."
@@ -263,23 +263,6 @@ def _repair(path, plan: Plan, templates: dict, console, *, hashes: bool = False)
             )
             store.undo_done(path, group, region)
             store.remove_checkpoint(path, group, region)
-
-
-def _devices(n: int | None):
-    if jax.process_count() > 1:
-        raise ValueError(
-            f"run_sweep runs in one process, but jax.distributed joined {jax.process_count()} processes: "
-            "one sweep does not span hosts. Use executor='slurm' (one job per region batch, each on "
-            "its own host's devices) and leave jax.distributed uninitialised."
-        )
-    devices = jax.devices()
-    if n is None:
-        return devices
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"devices={n!r} must be a positive integer.")
-    if n > len(devices):
-        raise ValueError(f"devices={n} but only {len(devices)} device(s) are visible: {devices}.")
-    return devices[:n]
 
 
 def _plan(spec: SweepSpec, existing, console=None) -> Plan:
@@ -392,33 +375,6 @@ def _params_json(member) -> str:
     )
 
 
-def _eval_trials(group, built, n_trials: int):
-    """The group's evaluation batch: one shared batch, or one per member if tasks differ."""
-    tasks = [built[i].task for i in group.members]
-    key = jr.key(EVAL_SEED)
-    first = tasks[0].sample_batch(n_trials, key=key)
-    params = [tuple(np.asarray(x).tobytes() for x in jax.tree_util.tree_leaves(t)) for t in tasks]
-    if all(p == params[0] for p in params):
-        return True, first
-    return False, stack([t.sample_batch(n_trials, key=key) for t in tasks])
-
-
-def snapshot_steps(config, every) -> list[int]:
-    """The steps at which parameters are snapshotted: multiples of `every` in the budget
-    of `config` (a `TrainConfig`, or a built member)."""
-    if every is None:
-        return []
-    config = getattr(config, "config", config)
-    per_call = min(config.epochs_per_call, config.n_epochs) * config.eval_every
-    if isinstance(every, bool) or not isinstance(every, int) or every < 1 or every % per_call:
-        raise ValueError(
-            f"spec [sweep] snapshot_every={every!r} must be a positive multiple of the steps run per "
-            f"compiled call ({per_call} = epochs_per_call x eval_every)."
-        )
-    total = config.n_epochs * config.eval_every
-    return list(range(every, total + 1, every))
-
-
 def _template(group, built, evals, snapshots):
     shared, trials = evals
     b = built[group.members[0]]
@@ -446,21 +402,6 @@ def _grow(path, spec, plan, templates):
         if g.name not in existing:
             store.create_group(path, g.name, templates[g.name])
     store.update_attrs(path, spec=spec.to_dict(), complete=False)
-
-
-def _status(result, pos: int) -> dict:
-    if result.diverged[pos]:
-        status = "diverged"
-    elif result.threshold and not result.converged[pos]:
-        status = "not_converged"
-    else:
-        status = "ok"
-    return {
-        "status": status,
-        "final_loss": float(result.final_loss[pos]),
-        "final_metric": float(result.final_metric[pos]),
-        "steps_trained": int(result.steps[pos]),
-    }
 
 
 def _statuses_from_store(path, plan: Plan) -> dict:

@@ -55,6 +55,9 @@ from ._members import member_mesh as member_mesh
 from ._members import over_members as over_members
 from ._members import use_cpu_cores as use_cpu_cores
 from ._optim import make_optimizer as make_optimizer
+from ._section import check_train_section as check_train_section
+from ._section import curriculum_from_section as curriculum_from_section
+from ._section import train_config as train_config
 from ._trainer import Logs as Logs
 from ._trainer import Trainer as Trainer
 from ._trainer import TrainState as TrainState

@@ -152,12 +152,7 @@ class Trainer(eqx.Module):
         return jax.vmap(lambda x: model(x))(trials.inputs)
 
     def data_loss(self, task: AbstractTask, outputs, trials: Trial, *, key: PRNGKeyArray):
-        """The task's loss on a batch: masked MSE, masked cross-entropy or the task's own."""
-        if task.loss == "mse":
-            return _losses.masked_mse(outputs, trials.targets, trials.mask)
-        if task.loss == "cross_entropy":
-            n_classes = getattr(task, "n_classes", 2)
-            return _losses.masked_cross_entropy(outputs, trials.targets, trials.mask, n_classes=n_classes)
+        """The task's own loss on a batch (`task.batch_loss`)."""
         return task.batch_loss(outputs, trials, key=key)
 
     def batch_metric(self, task: AbstractTask, outputs, trials: Trial):

@@ -44,3 +44,33 @@ def test_degeneracy_refuses_unknown_names(store):
         na.degeneracy(store, levels=("dynamcs",), progress=False)
     with pytest.raises(ValueError, match="condition_by names 'learning_rat'.*Did you mean 'learning_rate'"):
         na.degeneracy(store, condition_by=["learning_rat"], progress=False)
+
+
+def test_the_behaviour_level_of_an_hmm_sweep_is_its_sinkhorn_loss(tmp_path):
+    # The HMM task owns its loss (a Sinkhorn divergence between generated and target
+    # sequences); the out-of-distribution loss must be that one, not an MSE.
+    import jax
+    import jax.random as jr
+
+    spec = {
+        "task": {"name": "hmm", "n_time": 8, "input_size": 4, "n_iter": 20},
+        "model": {"name": "vanilla", "hidden_size": 5},
+        "train": {"n_steps": 4, "eval_every": 4, "batch_size": 4, "eval_batch_size": 4},
+        "sweep": {"seeds": 2, "trajectories": 2},
+    }
+    out = tmp_path / "hmm.zarr"
+    neurodyn.run_sweep(spec, out, progress=False)
+    ds = na.degeneracy(out, levels=("behaviour",), n_ood_trials=8, members_per_chunk=4, seed=3, progress=False)
+    sweep = neurodyn.open_sweep(out)
+    # the driver's key for the first (only) chunk, and the behaviour level's draws from it
+    draws = jr.split(jr.split(jr.key(3))[1], 2)
+    ood = neurodyn.tasks.HMMEmulation(n_time=8, input_size=4, n_iter=20).ood()
+    trials = ood.sample_batch(8, key=draws[0])
+    for i, member in enumerate(ds["member"].values):
+        model = sweep.model(int(member))
+        outputs = jax.vmap(lambda x, model=model: model(x).output)(trials.inputs)
+        expected = float(ood.batch_loss(outputs, trials, key=jr.fold_in(draws[0], 1)))
+        mse = float(neurodyn.train.masked_mse(outputs, trials.targets, trials.mask))
+        np.testing.assert_allclose(ds["ood_loss"].values[i], expected, rtol=1e-5)
+        assert abs(expected - mse) > 1e-3
+    np.testing.assert_allclose(ds["sigma_ood"].values, [np.std(ds["ood_loss"].values, ddof=1)], rtol=1e-6)

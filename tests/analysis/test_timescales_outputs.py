@@ -14,7 +14,6 @@ from matplotlib.figure import Figure
 
 from neurodyn.analysis import (
     BinaryInput,
-    ExpFit,
     TimescaleResult,
     autocorrelation_timescales,
     fit_autocorrelation,
@@ -187,7 +186,7 @@ def test_figures(tmp_path):
     fig = plot_tau_distributions({"a": np.array([2.0, 3.0]), "b": np.array([0.5])}, kind="violin")
     assert isinstance(fig, Figure)
     fit0 = jax.tree.map(lambda x: x[0], result.fit)
-    assert isinstance(fit0, ExpFit)
+    assert fit0.tau_net.shape == result.autocorrelation.shape[2:]
     fig = plot_autocorrelation(result.autocorrelation[0], fit0, fit_lag=30)
     assert len(fig.axes[0].lines) == 6 and fig.axes[0].get_yscale() == "log"
     pop0 = jax.tree.map(lambda x: x[0], result.population_fit)
@@ -201,12 +200,12 @@ def test_figures(tmp_path):
         plot_tau_distributions({}, kind="box")
 
 
-def _leaky_sweep(n_member, hidden, n_steps, max_lag):
+def _leaky_sweep(n_member, hidden, n_steps, max_lag, chunk_size=2000):
     """Members of a LeakyRateRNN sweep driven by random binary input, as the store driver does."""
     keys = jr.split(jr.key(30), n_member)
     models = eqx.filter_vmap(lambda k: LeakyRateRNN(1, hidden, 2, gain=0.9, init="gain", key=k))(keys)
     run = lambda m, k: autocorrelation_timescales(
-        m, BinaryInput(), n_steps=n_steps, burn_in=200, key=k, max_lag=max_lag, chunk_size=2000
+        m, BinaryInput(), n_steps=n_steps, burn_in=200, key=k, max_lag=max_lag, chunk_size=chunk_size
     )
     return models, eqx.filter_vmap(run)(models, jr.split(jr.key(31), n_member))
 
@@ -225,11 +224,14 @@ def test_leaky_rnn_end_to_end_to_dataset(tmp_path):
 
 @pytest.mark.slow
 def test_leaky_rnn_long_run():
-    """10⁵ steps of 64-unit networks, streamed: nothing of size n_steps is kept."""
-    models, result = _leaky_sweep(3, 64, 100_000, 100)
+    """10⁵ steps of 64-unit networks, streamed in chunks: the result does not depend on the
+    chunk size (nothing of size n_steps is kept), and units with memory are found."""
+    models, result = _leaky_sweep(2, 64, 100_000, 100)
+    _, coarse = _leaky_sweep(2, 64, 100_000, 100, chunk_size=12_500)
     assert np.all(np.isfinite(result.autocorrelation))
+    np.testing.assert_allclose(result.autocorrelation, coarse.autocorrelation, atol=2e-5)
     s = jax.vmap(summarise_timescales)(result.fit.tau_net)
-    assert np.all(np.asarray(s.n_valid) + np.asarray(s.n_excluded) == 64)
+    assert np.all(np.asarray(s.n_valid) >= 1) and np.all(np.isfinite(np.asarray(s.median)))
 
 
 def test_dataset_checks_network_tau_shape():

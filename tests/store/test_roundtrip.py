@@ -1,4 +1,5 @@
 import json
+import pathlib
 import warnings
 
 import numpy as np
@@ -75,12 +76,26 @@ def test_one_member_per_chunk_and_compressed(store):
     assert not (store / "groups" / "g0" / "loss" / "c").exists()
 
 
-def test_zarr_writes_chunks_atomically():
-    # LocalStore writes each key through a temporary file and a rename since zarr 3.1.3
-    # (zarr-python#3412); readers of a store being written rely on it
-    from packaging.version import Version
+def test_zarr_writes_chunks_atomically(tmp_path, monkeypatch):
+    # Readers of a store being written rely on this: LocalStore writes each chunk to a
+    # temporary file and renames it over the old one, so a write cut short before the
+    # rename leaves the previous chunk whole.
+    arr = zarr.create_array(str(tmp_path / "a.zarr"), shape=(4,), chunks=(4,), dtype="f4")
+    arr[:] = np.arange(4, dtype="f4")
+    moved = []
+    real = pathlib.Path.replace
 
-    assert Version(zarr.__version__) >= Version("3.1.3")
+    def cut_short(self, target):
+        moved.append((self.name, pathlib.Path(target).name))
+        raise OSError("killed before the rename")
+
+    monkeypatch.setattr(pathlib.Path, "replace", cut_short)
+    with pytest.raises(OSError, match="killed before the rename"):
+        arr[:] = np.full(4, 9.0, dtype="f4")
+    monkeypatch.setattr(pathlib.Path, "replace", real)
+    assert len(moved) == 1 and moved[0][0].endswith(".partial") and moved[0][1] == "0"
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "a.zarr"))[:], np.arange(4))
+    assert not list((tmp_path / "a.zarr").rglob("*.partial"))
 
 
 def test_root_attributes(store):
