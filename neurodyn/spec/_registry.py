@@ -227,6 +227,12 @@ class Registry:
                 f"{self.kind} {path!r}: {attr} is {type(cls).__name__ if not isinstance(cls, type) else 'the class ' + cls.__name__}, "
                 f"not {base}. Point the path at your {self.kind} class."
             )
+        missing = sorted(getattr(cls, "__abstractmethods__", ()))
+        if missing:
+            raise ValueError(
+                f"{self.kind} {path!r}: {attr} is abstract: it does not define {missing}. "
+                f"Define them in {attr} (or point the path at a concrete {self.kind} class)."
+            )
         implicit = next(iter(self._entries.values())).implicit if self._entries else ()
         return describe(cls, implicit=implicit, name=path)
 
