@@ -207,7 +207,10 @@ class Registry:
         try:
             module = importlib.import_module(module_name)
         except ImportError as err:
-            raise ValueError(f"{self.kind} {path!r}: cannot import module {module_name!r} ({err}).") from None
+            hint = ""
+            if getattr(err, "name", None) == module_name.split(".")[0]:
+                hint = " Install it, or put its folder on the Python path (e.g. PYTHONPATH=. when it is here)."
+            raise ValueError(f"{self.kind} {path!r}: cannot import module {module_name!r} ({err}).{hint}") from None
         except SyntaxError as err:
             raise ValueError(
                 f"{self.kind} {path!r}: module {module_name!r} has a syntax error at "

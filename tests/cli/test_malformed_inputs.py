@@ -131,7 +131,7 @@ NAMES = [
 
 CUSTOM = [
     spec("custom-missing-module", 'task.name = "ndcustom_nowhere:MyTask"',
-         expected="cannot import module 'ndcustom_nowhere'"),
+         expected="cannot import module 'ndcustom_nowhere' (No module named 'ndcustom_nowhere'). Install it, or put its folder on the Python path"),
     spec("custom-two-colons", 'task.name = "a:b:C"',
          expected="task 'a:b:C': an import path is 'package.module:ClassName', with one ':'"),
     spec("custom-no-module", 'task.name = ":MyTask"', expected="an import path is 'package.module:ClassName'"),
