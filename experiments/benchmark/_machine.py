@@ -85,6 +85,7 @@ def sizes(backend: str, smoke: bool) -> dict:
             "fp": {"hidden": 16, "candidates": 32, "n_iters": 20, "short_iters": 5, "short_newton_q": 0.1, "train_steps": 4},
             "store": {"members": 2, "trials": 2, "hidden": 16, "n_time": 10, "seeds": 1, "n_steps": 2},
             "memory": {"hidden": 16, "K": 1, "batch": 8, "n_time": [20]},
+            "parallel": {"hidden": [8], "n_time": [50], "gains": [0.5], "dense_limit_mb": 64, "max_call_s": 30},
         }
     big = backend != "cpu"
     hidden_k = {128: [1, 8, 64], 256: [1, 8, 64], 512: [1, 8]}
@@ -105,4 +106,11 @@ def sizes(backend: str, smoke: bool) -> dict:
         "fp": {"hidden": 128, "candidates": 1024, "n_iters": 5000, "short_iters": 1000, "short_newton_q": 0.1, "train_steps": 300},
         "store": {"members": 64, "trials": 16, "hidden": 128, "n_time": 100, "seeds": 4, "n_steps": 100},
         "memory": {"hidden": 128, "K": 2, "batch": 64, "n_time": [100, 1000, 10000]},
+        "parallel": {
+            "hidden": [32, 128],
+            "n_time": [1000, 10000, 100000] if big else [1000, 10000],
+            "gains": [0.5, 1.5],
+            "dense_limit_mb": 16384 if big else 6144,
+            "max_call_s": 60,
+        },
     }

@@ -171,6 +171,39 @@ def render(doc: dict, command: str) -> str:
             rows.append(row)
         lines += _table(["T", "library growth, MB", "library step, s", "checkpointed growth, MB", "checkpointed step, s"], rows)
 
+    par = sorted(
+        {(int(h), int(t), g) for h, t, g in re.findall(r"parallel/H(\d+)/T(\d+)/g([\d.]+)/", " ".join(figs))}
+    )
+    if par:
+        info = doc["info"].get("parallel", {})
+        lines += ["## (g) Parallel-in-time evaluation: scan against DEER and quasi-DEER", ""]
+        lines += [
+            f"One trial of a leaky tanh network (τ = 2), float32, tolerance 1e-5, on "
+            f"`{info.get('backend')}` ({info.get('device')}). Time, s (iterations; ✗ = not "
+            "converged); speed-up = scan time / method time (below 1: a slow-down).",
+            "",
+        ]
+        rows = []
+        for h, t, g in par:
+            stem = f"parallel/H{h}/T{t}/g{g}"
+            row = [str(h), str(t), g]
+            scan = figs.get(f"{stem}/scan/time")
+            for meth in ("scan", "deer", "quasi_deer"):
+                fig = figs.get(f"{stem}/{meth}/time")
+                if fig is None:
+                    row.append("skipped")
+                    continue
+                p = fig["params"]
+                mark = "" if p["converged"] else " ✗"
+                row.append(cell(fig) + ("" if meth == "scan" else f" ({p['iterations']}{mark})"))
+            for meth in ("deer", "quasi_deer"):
+                fig = figs.get(f"{stem}/{meth}/time")
+                row.append(f"{scan['median'] / fig['median']:.2f}×" if scan and fig else "–")
+            rows.append(row)
+        lines += _table(
+            ["H", "T", "gain", "scan, s", "deer, s", "quasi_deer, s", "deer speed-up", "quasi_deer speed-up"], rows
+        )
+
     if doc["skipped"]:
         lines += ["## Skipped", ""] + [f"- {k}: {why}" for k, why in doc["skipped"].items()] + [""]
     if doc["notes"]:

@@ -5,7 +5,7 @@
     python experiments/benchmark/run.py --only throughput --only roofline
 
 Writes results.json and results.md to --out (default: this folder). Cases: compile,
-roofline, throughput, fixed_points, store, memory (see README.md). PyTorch cases are
+roofline, throughput, fixed_points, store, memory, parallel (see README.md). PyTorch cases are
 skipped, with a note, when torch is not installed (`pip install -e ".[bench]"`).
 """
 
@@ -32,7 +32,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-CASES = ("compile", "roofline", "throughput", "fixed_points", "store", "memory")
+CASES = ("compile", "roofline", "throughput", "fixed_points", "store", "memory", "parallel")
 
 
 def parse_args(argv=None):
@@ -71,6 +71,8 @@ def run_worker(args) -> int:
         import _case_memory as case
     elif args.worker == "fixed_points":
         import _case_fixed_points as case
+    elif args.worker == "parallel":
+        import _case_parallel as case
     else:
         raise SystemExit(f"unknown worker {args.worker!r}")
     out = case.worker(**payload)
@@ -202,6 +204,10 @@ def main(argv=None) -> int:
                     import _case_memory
 
                     _case_memory.run(results, sz["memory"], args.repeats, spawn)
+                elif case == "parallel":
+                    import _case_parallel
+
+                    _case_parallel.run(results, sz["parallel"], args.repeats, spawn)
             except Exception as e:  # record it, run the other cases, fail at the end
                 traceback.print_exc()
                 results.skipped[case] = f"error: {type(e).__name__}: {e}"[:2000]
