@@ -202,10 +202,16 @@ def analyze(
     n_steps: int = typer.Option(20000, "--n-steps", help="Timescales: length of the driving run."),
     drive_input: str = typer.Option("binary", "--input", help="Timescales: binary, gaussian or zero input."),
     replace: bool = typer.Option(False, "--replace", help="Replace stored results of other settings (else they are merged by member, or refused)."),
+    hmm_mechanism: bool = typer.Option(False, "--hmm-mechanism", help="HMM emulation mechanism: orbit, residency, linearisation, kick units, drive scaling, training dynamics."),
+    noise_scale: list[float] = typer.Option([], "--noise-scale", help="HMM mechanism: noise std of an orbit run (repeatable; default 0.1 1 2 3 4)."),
+    mu: list[float] = typer.Option([], "--mu", help="HMM mechanism: a drive scale for the causal test (repeatable; default 0 0.5 1 2)."),
+    noise_std: float = typer.Option(None, "--noise-std", help="HMM mechanism: noise std of the residency, drive-scaling and training runs (default 1)."),
+    mechanism_settings: list[str] = typer.Option([], "--mechanism-setting", help="HMM mechanism: any other setting as name=value (repeatable; lists comma-separated), e.g. max_dwell=60."),
+    training_dynamics: bool = typer.Option(True, "--training-dynamics/--no-training-dynamics", help="HMM mechanism: also analyse the stored parameter snapshots."),
 ):
     """Run analyses over every trained network of a store and write the results into it."""
-    if not (fixed_points or timescales or degeneracy):
-        _error("choose an analysis: --fixed-points, --timescales or --degeneracy.")
+    if not (fixed_points or timescales or degeneracy or hmm_mechanism):
+        _error("choose an analysis: --fixed-points, --timescales, --degeneracy or --hmm-mechanism.")
         raise typer.Exit(code=2)
     with _clear_errors():
         import matplotlib
@@ -225,6 +231,72 @@ def analyze(
             kwargs = {"levels": tuple(levels)} if levels else {}
             ds = na.degeneracy(store, color_by=color_by, **common, **kwargs)
             print_degeneracy(ds, console)
+        if hmm_mechanism:
+            keywords = _parse_settings(mechanism_settings, "--mechanism-setting")
+            if noise_scale:
+                keywords["scales"] = tuple(noise_scale)
+            if mu:
+                keywords["mu"] = tuple(mu)
+            if noise_std is not None:
+                keywords["noise_std"] = noise_std
+            settings = na.HMMMechanism(**keywords)
+            results = na.hmm_mechanism(store, settings=settings, training=training_dynamics, **common)
+            _print_hmm_mechanism(results)
+
+
+def _parse_value(text: str):
+    text = text.strip()
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if text.lower() in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _parse_settings(items: list[str], option: str) -> dict:
+    """`name=value` items as keywords; comma-separated values become tuples."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ValueError(f"{option} {item!r} must look like name=value, e.g. {option} max_dwell=60.")
+        parts = [_parse_value(v) for v in value.split(",") if v.strip()]
+        out[name.strip()] = tuple(parts) if "," in value else parts[0]
+    return out
+
+
+def _print_hmm_mechanism(results):
+    import numpy as np
+
+    table = Table(title="HMM emulation mechanism per member")
+    cols = ("member", "group", "orbit radius per noise std", "collapsed", "transition/kick/cluster",
+            "unstable: cluster, kick", "mean dwell", "kick units", "changes: base, mu -> target/control")
+    for col in cols:
+        table.add_column(col, justify="right")
+    for g, ds in results.items():
+        mus = np.asarray(ds["mu"].values)
+        i_mu = int(np.argmin(np.abs(mus)))
+        for i, m in enumerate(np.asarray(ds["member"].values)):
+            count = np.asarray(ds["residency_label_count"].values[i])
+            unstable = np.asarray(ds["linear_mean_unstable"].values[i])
+            changes = np.asarray(ds["scaling_changes"].values[i])
+            table.add_row(
+                str(m), g,
+                " ".join(f"{r:.3g}" for r in np.asarray(ds["global_radius"].values[i])),
+                "yes" if bool(np.all(ds["global_collapsed"].values[i])) else "no",
+                "/".join(str(int(c)) for c in count[:3]),
+                f"{unstable[2]:.2g}, {unstable[1]:.2g}",
+                f"{float(np.mean(ds['residency_dwell'].values[i])):.3g}",
+                " ".join(str(int(u)) for u in np.asarray(ds["units_kick"].values[i])),
+                f"{float(ds['scaling_baseline_changes'].values[i]):.3g}, {mus[i_mu]:g} -> "
+                f"{changes[0, i_mu]:.3g}/{changes[1, i_mu]:.3g}",
+            )
+    console.print(table)
 
 
 def _parse_selection(items: list[str]) -> dict:
