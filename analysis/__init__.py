@@ -1,196 +1,196 @@
 """Analyses of trained networks and of whole sweeps: fixed points, timescales, degeneracy."""
 
-from ._ablation import (
-    SilencedContinuousRNN as SilencedContinuousRNN,
-)
-from ._ablation import (
-    SilencedDiscreteRNN as SilencedDiscreteRNN,
-)
-from ._ablation import (
-    evaluate as evaluate,
-)
-from ._ablation import (
-    fastest_units as fastest_units,
-)
-from ._ablation import (
-    perturb_tau as perturb_tau,
-)
-from ._ablation import (
-    perturb_weights as perturb_weights,
-)
-from ._ablation import (
-    silence as silence,
-)
-from ._ablation import (
-    slowest_units as slowest_units,
-)
-from ._autocorr import (
-    AutocorrelationAccumulator as AutocorrelationAccumulator,
-)
-from ._autocorr import (
-    autocorrelation as autocorrelation,
-)
-from ._autocorr import (
-    autocovariance as autocovariance,
-)
-from ._autocorr import (
-    normalise_autocovariance as normalise_autocovariance,
-)
-from ._autocorr import (
-    population_autocorrelation as population_autocorrelation,
-)
-from ._behaviour import output_distance as output_distance
-from ._behaviour import sigma_ood as sigma_ood
-from ._degeneracy_dataset import degeneracy_to_dataset as degeneracy_to_dataset
-from ._degeneracy_plots import (
-    mds as mds,
-)
-from ._degeneracy_plots import (
-    plot_degeneracy as plot_degeneracy,
-)
-from ._degeneracy_plots import (
-    plot_distance_matrix as plot_distance_matrix,
-)
-from ._degeneracy_plots import (
-    plot_mds as plot_mds,
-)
-from ._drive import (
-    AbstractAccumulator as AbstractAccumulator,
-)
-from ._drive import (
-    AbstractInputProcess as AbstractInputProcess,
-)
-from ._drive import (
-    BinaryInput as BinaryInput,
-)
-from ._drive import (
-    GaussianInput as GaussianInput,
-)
-from ._drive import (
-    ZeroInput as ZeroInput,
-)
-from ._drive import (
-    drive as drive,
-)
-from ._driver import Chunk as Chunk
-from ._driver import run_over_members as run_over_members
-from ._dsa import delay_embed as delay_embed
-from ._dsa import fit_dmd as fit_dmd
-from ._dsa import split_trials as split_trials
-from ._dsa_compare import (
+from ._degeneracy._behaviour import output_distance as output_distance
+from ._degeneracy._behaviour import sigma_ood as sigma_ood
+from ._degeneracy._dataset import degeneracy_to_dataset as degeneracy_to_dataset
+from ._degeneracy._dsa import delay_embed as delay_embed
+from ._degeneracy._dsa import fit_dmd as fit_dmd
+from ._degeneracy._dsa import split_trials as split_trials
+from ._degeneracy._dsa_compare import (
     DSADistance as DSADistance,
 )
-from ._dsa_compare import (
+from ._degeneracy._dsa_compare import (
     DSAScores as DSAScores,
 )
-from ._dsa_compare import (
+from ._degeneracy._dsa_compare import (
     dsa_distance as dsa_distance,
 )
-from ._dsa_compare import (
+from ._degeneracy._dsa_compare import (
     dsa_null_distribution as dsa_null_distribution,
 )
-from ._dsa_compare import (
+from ._degeneracy._dsa_compare import (
     dsa_scores as dsa_scores,
 )
-from ._dsa_compare import (
+from ._degeneracy._dsa_compare import (
     pairwise_dsa as pairwise_dsa,
 )
-from ._dsa_compare import (
+from ._degeneracy._dsa_compare import (
     spectral_distance as spectral_distance,
 )
-from ._expfit import ExpFit as ExpFit
-from ._expfit import fit_autocorrelation as fit_autocorrelation
-from ._feature_learning import (
+from ._degeneracy._feature_learning import (
     kernel_alignment as kernel_alignment,
 )
-from ._feature_learning import (
+from ._degeneracy._feature_learning import (
     tangent_kernel as tangent_kernel,
 )
-from ._feature_learning import (
+from ._degeneracy._feature_learning import (
     tangent_kernel_alignment as tangent_kernel_alignment,
 )
-from ._feature_learning import (
+from ._degeneracy._feature_learning import (
     weight_change as weight_change,
 )
-from ._fixed_points import (
-    FixedPoints as FixedPoints,
-)
-from ._fixed_points import (
-    FixedPointsSummary as FixedPointsSummary,
-)
-from ._fp_connect import connect_saddles as connect_saddles
-from ._fp_dataset import (
-    fixed_points_from_dataset as fixed_points_from_dataset,
-)
-from ._fp_dataset import (
-    fixed_points_to_dataset as fixed_points_to_dataset,
-)
-from ._fp_linearise import jacobian as jacobian
-from ._fp_plots import plot_eigenvalues as plot_eigenvalues
-from ._fp_plots import plot_fixed_points as plot_fixed_points
-from ._fp_sample import sample_initial_states as sample_initial_states
-from ._fp_search import find_fixed_points as find_fixed_points
-from ._pairwise import (
+from ._degeneracy._pairwise import (
     all_pairs as all_pairs,
 )
-from ._pairwise import (
+from ._degeneracy._pairwise import (
     pairs_to_matrix as pairs_to_matrix,
 )
-from ._pairwise import (
+from ._degeneracy._pairwise import (
     pairwise as pairwise,
 )
-from ._pairwise import (
+from ._degeneracy._pairwise import (
     select_pairs as select_pairs,
 )
-from ._representations import linear_cka as linear_cka
-from ._representations import procrustes_angle as procrustes_angle
-from ._sweep_degeneracy import degeneracy as degeneracy
-from ._sweep_fixed_points import fixed_points as fixed_points
-from ._sweep_fixed_points import load_fixed_points as load_fixed_points
-from ._sweep_timescales import timescales as timescales
-from ._timescale_dataset import timescales_to_dataset as timescales_to_dataset
-from ._timescale_plots import (
-    plot_autocorrelation as plot_autocorrelation,
+from ._degeneracy._plots import (
+    mds as mds,
 )
-from ._timescale_plots import (
-    plot_network_timescales as plot_network_timescales,
+from ._degeneracy._plots import (
+    plot_degeneracy as plot_degeneracy,
 )
-from ._timescale_plots import (
-    plot_tau_distributions as plot_tau_distributions,
+from ._degeneracy._plots import (
+    plot_distance_matrix as plot_distance_matrix,
 )
-from ._timescales import (
-    TauStatistics as TauStatistics,
+from ._degeneracy._plots import (
+    plot_mds as plot_mds,
 )
-from ._timescales import (
-    TimescaleResult as TimescaleResult,
-)
-from ._timescales import (
-    TimescaleSummary as TimescaleSummary,
-)
-from ._timescales import (
-    autocorrelation_timescales as autocorrelation_timescales,
-)
-from ._timescales import (
-    learned_tau as learned_tau,
-)
-from ._timescales import (
-    network_timescales as network_timescales,
-)
-from ._timescales import (
-    summarise_timescales as summarise_timescales,
-)
-from ._timescales import (
-    tau_statistics as tau_statistics,
-)
-from ._timescales import (
-    valid_timescales as valid_timescales,
-)
-from ._weights_distance import (
+from ._degeneracy._representations import linear_cka as linear_cka
+from ._degeneracy._representations import procrustes_angle as procrustes_angle
+from ._degeneracy._store import degeneracy as degeneracy
+from ._degeneracy._weights_distance import (
     pairwise_permutation_distances as pairwise_permutation_distances,
 )
-from ._weights_distance import (
+from ._degeneracy._weights_distance import (
     permutation_distance as permutation_distance,
 )
+from ._fixed_points._connect import connect_saddles as connect_saddles
+from ._fixed_points._dataset import (
+    fixed_points_from_dataset as fixed_points_from_dataset,
+)
+from ._fixed_points._dataset import (
+    fixed_points_to_dataset as fixed_points_to_dataset,
+)
+from ._fixed_points._linearise import jacobian as jacobian
+from ._fixed_points._plots import plot_eigenvalues as plot_eigenvalues
+from ._fixed_points._plots import plot_fixed_points as plot_fixed_points
+from ._fixed_points._points import (
+    FixedPoints as FixedPoints,
+)
+from ._fixed_points._points import (
+    FixedPointsSummary as FixedPointsSummary,
+)
+from ._fixed_points._sample import sample_initial_states as sample_initial_states
+from ._fixed_points._search import find_fixed_points as find_fixed_points
+from ._fixed_points._store import fixed_points as fixed_points
+from ._fixed_points._store import load_fixed_points as load_fixed_points
+from ._long_runs import (
+    AbstractAccumulator as AbstractAccumulator,
+)
+from ._long_runs import (
+    AbstractInputProcess as AbstractInputProcess,
+)
+from ._long_runs import (
+    BinaryInput as BinaryInput,
+)
+from ._long_runs import (
+    GaussianInput as GaussianInput,
+)
+from ._long_runs import (
+    ZeroInput as ZeroInput,
+)
+from ._long_runs import (
+    drive as drive,
+)
+from ._over_members import Chunk as Chunk
+from ._over_members import run_over_members as run_over_members
+from ._timescales._ablation import (
+    SilencedContinuousRNN as SilencedContinuousRNN,
+)
+from ._timescales._ablation import (
+    SilencedDiscreteRNN as SilencedDiscreteRNN,
+)
+from ._timescales._ablation import (
+    evaluate as evaluate,
+)
+from ._timescales._ablation import (
+    fastest_units as fastest_units,
+)
+from ._timescales._ablation import (
+    perturb_tau as perturb_tau,
+)
+from ._timescales._ablation import (
+    perturb_weights as perturb_weights,
+)
+from ._timescales._ablation import (
+    silence as silence,
+)
+from ._timescales._ablation import (
+    slowest_units as slowest_units,
+)
+from ._timescales._autocorr import (
+    AutocorrelationAccumulator as AutocorrelationAccumulator,
+)
+from ._timescales._autocorr import (
+    autocorrelation as autocorrelation,
+)
+from ._timescales._autocorr import (
+    autocovariance as autocovariance,
+)
+from ._timescales._autocorr import (
+    normalise_autocovariance as normalise_autocovariance,
+)
+from ._timescales._autocorr import (
+    population_autocorrelation as population_autocorrelation,
+)
+from ._timescales._core import (
+    TauStatistics as TauStatistics,
+)
+from ._timescales._core import (
+    TimescaleResult as TimescaleResult,
+)
+from ._timescales._core import (
+    TimescaleSummary as TimescaleSummary,
+)
+from ._timescales._core import (
+    autocorrelation_timescales as autocorrelation_timescales,
+)
+from ._timescales._core import (
+    learned_tau as learned_tau,
+)
+from ._timescales._core import (
+    network_timescales as network_timescales,
+)
+from ._timescales._core import (
+    summarise_timescales as summarise_timescales,
+)
+from ._timescales._core import (
+    tau_statistics as tau_statistics,
+)
+from ._timescales._core import (
+    valid_timescales as valid_timescales,
+)
+from ._timescales._dataset import timescales_to_dataset as timescales_to_dataset
+from ._timescales._expfit import ExpFit as ExpFit
+from ._timescales._expfit import fit_autocorrelation as fit_autocorrelation
+from ._timescales._plots import (
+    plot_autocorrelation as plot_autocorrelation,
+)
+from ._timescales._plots import (
+    plot_network_timescales as plot_network_timescales,
+)
+from ._timescales._plots import (
+    plot_tau_distributions as plot_tau_distributions,
+)
+from ._timescales._store import timescales as timescales
 
 # isort: split
 # --- HMM-emulation mechanism (Torre et al., NeurIPS 2025): analysis/_mechanism/ ---

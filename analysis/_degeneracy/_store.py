@@ -13,9 +13,9 @@ import xarray as xr
 from neurodyn import _checks
 from neurodyn.store import SweepStore, open_sweep, write_dataset
 
+from .._over_members import Chunk, run_over_members
 from ._behaviour import output_distance
-from ._degeneracy_dataset import degeneracy_to_dataset
-from ._driver import Chunk, run_over_members
+from ._dataset import degeneracy_to_dataset
 from ._dsa import fit_dmd
 from ._dsa_compare import pairwise_dsa
 from ._feature_learning import tangent_kernel_alignment, weight_change
@@ -131,7 +131,7 @@ def degeneracy(
 
             per["ood"].extend(np.asarray(eqx.filter_vmap(loss)(chunk.models)))
         if "feature_learning" in levels:
-            from ._driver import stacked_models
+            from .._over_members import stacked_models
 
             initial = stacked_models(template, chunk.data, which="init")
             change = eqx.filter_vmap(lambda a, b: weight_change(a.recurrent_weights(), b.recurrent_weights()))(chunk.models, initial)
@@ -222,7 +222,7 @@ def level_of(name: str) -> str:
 def _stored_for_merge(sweep, selection, settings, replace):
     """The stored degeneracy results to merge the new levels into (None: nothing to keep),
     or a clear refusal, before any work is done."""
-    from ._driver import select_members, stored_settings
+    from .._over_members import select_members, stored_settings
 
     if replace or "degeneracy" not in sweep.analyses:
         return None
@@ -256,7 +256,7 @@ def _merge_levels(old: xr.Dataset, new: xr.Dataset, levels) -> xr.Dataset:
 
 
 def stored_levels(ds: xr.Dataset) -> list[str]:
-    from ._driver import stored_settings
+    from .._over_members import stored_settings
 
     return list(stored_settings(ds.attrs).get("levels", []))
 
@@ -289,7 +289,7 @@ def _plain(v):
 def _figures(folder: pathlib.Path, ds: xr.Dataset, names: list[str], color_by):
     import matplotlib.pyplot as plt
 
-    from ._degeneracy_plots import plot_degeneracy
+    from ._plots import plot_degeneracy
 
     folder.mkdir(parents=True, exist_ok=True)
     if not names:

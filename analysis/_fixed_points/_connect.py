@@ -7,7 +7,7 @@ from jaxtyping import Array, Float
 
 from neurodyn.models import AbstractRNN
 
-from ._fixed_points import STABLE, FixedPoints
+from ._points import STABLE, FixedPoints
 
 
 def connect_saddles(

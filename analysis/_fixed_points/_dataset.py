@@ -5,7 +5,7 @@ import xarray as xr
 
 from neurodyn._version import __version__
 
-from ._fixed_points import CANDIDATE_STATUS, STABILITY, FixedPoints
+from ._points import CANDIDATE_STATUS, STABILITY, FixedPoints
 
 # Per-point variables: (dataset name, FixedPoints field, trailing dims).
 _FIELDS = (

@@ -6,7 +6,7 @@ from jaxtyping import Array, Bool, Complex, Float, Int
 
 from neurodyn.models import AbstractContinuousRNN, AbstractRNN
 
-from ._fixed_points import SADDLE, STABLE, UNSTABLE
+from ._points import SADDLE, STABLE, UNSTABLE
 
 
 def jacobian(

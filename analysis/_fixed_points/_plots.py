@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._fixed_points import SADDLE, STABLE, UNSTABLE, FixedPoints
+from ._points import SADDLE, STABLE, UNSTABLE, FixedPoints
 
 # Marker and colour per stability code; slow points are drawn hollow.
 _STYLE = {

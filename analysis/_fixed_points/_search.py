@@ -11,9 +11,9 @@ from jaxtyping import Array, Float
 
 from neurodyn.models import AbstractContinuousRNN, AbstractRNN
 
-from ._fixed_points import CONVERGED, FAILED, OUTLIER, SLOW, FixedPoints
-from ._fp_linearise import linearise
-from ._fp_unique import deduplicate
+from ._linearise import linearise
+from ._points import CONVERGED, FAILED, OUTLIER, SLOW, FixedPoints
+from ._unique import deduplicate
 
 # The reference finder's (FixedPointFinder, Golub & Sussillo 2018) absolute uniqueness
 # tolerance; "auto" scales it by the spread of the initial states.

@@ -11,11 +11,11 @@ import xarray as xr
 
 from neurodyn import _checks
 
-from ._driver import Chunk, run_over_members
-from ._fp_connect import connect_saddles
-from ._fp_dataset import fixed_points_from_dataset, fixed_points_to_dataset
-from ._fp_sample import sample_initial_states
-from ._fp_search import find_fixed_points
+from .._over_members import Chunk, run_over_members
+from ._connect import connect_saddles
+from ._dataset import fixed_points_from_dataset, fixed_points_to_dataset
+from ._sample import sample_initial_states
+from ._search import find_fixed_points
 
 
 def fixed_points(
@@ -108,7 +108,7 @@ def _search(models, starts, u, n_iters, learning_rate, tol_q, unique_tol, outlie
 def _figures(folder: pathlib.Path, chunk: Chunk, result, states):
     import matplotlib.pyplot as plt
 
-    from ._fp_plots import plot_eigenvalues, plot_fixed_points
+    from ._plots import plot_eigenvalues, plot_fixed_points
 
     folder.mkdir(parents=True, exist_ok=True)
     for i, member in enumerate(chunk.members):

@@ -3,7 +3,7 @@
 import jax
 import jax.numpy as jnp
 
-from ._fixed_points import CONVERGED, SLOW
+from ._points import CONVERGED, SLOW
 
 
 def deduplicate(h, q, status, tol, max_points):

@@ -7,7 +7,7 @@ from jaxtyping import Array, Complex, Float, Int
 
 from neurodyn.models import AbstractContinuousRNN, AbstractRNN, VanillaRNN
 
-from .._fp_linearise import growth, jacobian
+from .._fixed_points._linearise import growth, jacobian
 from ._residency import N_LABELS
 
 

@@ -8,7 +8,7 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from neurodyn.models import AbstractRNN
 
-from .._drive import GaussianInput, drive
+from .._long_runs import GaussianInput, drive
 from ._settings import Residency, resolve
 
 TRANSITION, KICK_ZONE, CLUSTER, OTHER = 0, 1, 2, 3

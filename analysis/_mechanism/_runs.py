@@ -15,7 +15,7 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from neurodyn.models import AbstractRNN
 
-from .._drive import AbstractAccumulator, GaussianInput, drive
+from .._long_runs import AbstractAccumulator, GaussianInput, drive
 
 
 class RunSummary(eqx.Module):

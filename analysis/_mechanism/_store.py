@@ -9,7 +9,7 @@ import jax.random as jr
 import numpy as np
 import xarray as xr
 
-from .._driver import Chunk, run_over_members
+from .._over_members import Chunk, run_over_members
 from ._analyse import analyse_mechanism
 from ._dataset import NAME, mechanism_to_dataset
 from ._settings import HMMMechanism, settings_dict

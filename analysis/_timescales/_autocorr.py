@@ -19,7 +19,7 @@ from jaxtyping import Array, Float, Int
 
 from neurodyn import _checks
 
-from ._drive import AbstractAccumulator
+from .._long_runs import AbstractAccumulator
 
 
 def _fft_size(n: int) -> int:

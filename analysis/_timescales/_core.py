@@ -13,8 +13,8 @@ from jaxtyping import Array, Complex, Float, Int, PRNGKeyArray
 from neurodyn import _checks
 from neurodyn.models import AbstractContinuousRNN, AbstractRNN
 
+from .._long_runs import AbstractInputProcess, drive
 from ._autocorr import AutocorrelationAccumulator, normalise_autocovariance
-from ._drive import AbstractInputProcess, drive
 from ._expfit import ExpFit, fit_autocorrelation
 
 _DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)

@@ -10,8 +10,8 @@ import xarray as xr
 
 from neurodyn._version import __version__
 
+from ._core import TimescaleResult
 from ._expfit import DOUBLE, NOT_FITTED, SINGLE
-from ._timescales import TimescaleResult
 
 SCHEMA_VERSION = 1
 

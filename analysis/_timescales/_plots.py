@@ -139,7 +139,7 @@ def plot_network_timescales(
     are skipped); `continuous`; `dt` as in `network_timescales`; at most `max_points`
     fixed points drawn.
     """
-    from ._timescales import network_timescales
+    from ._core import network_timescales
 
     lam = np.asarray(eigenvalues)
     lam = lam[None] if lam.ndim == 1 else lam.reshape(-1, lam.shape[-1])

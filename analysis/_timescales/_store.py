@@ -12,10 +12,10 @@ import xarray as xr
 from neurodyn import _checks
 from neurodyn.models import AbstractContinuousRNN
 
-from ._drive import BinaryInput, GaussianInput, ZeroInput
-from ._driver import Chunk, run_over_members
-from ._timescale_dataset import timescales_to_dataset
-from ._timescales import autocorrelation_timescales, network_timescales
+from .._long_runs import BinaryInput, GaussianInput, ZeroInput
+from .._over_members import Chunk, run_over_members
+from ._core import autocorrelation_timescales, network_timescales
+from ._dataset import timescales_to_dataset
 
 INPUTS = ("binary", "gaussian", "zero")
 
@@ -114,7 +114,7 @@ def _drive_and_fit(models, keys, process, n_steps, burn_in, max_lag, fit_lag, n_
 def _figures(folder: pathlib.Path, chunk: Chunk, result):
     import matplotlib.pyplot as plt
 
-    from ._timescale_plots import plot_autocorrelation
+    from ._plots import plot_autocorrelation
 
     folder.mkdir(parents=True, exist_ok=True)
     for i, member in enumerate(chunk.members):

@@ -175,6 +175,11 @@ def check_target(path: StorePath, *, overwrite: bool = False) -> Root:
     an empty directory, or with `overwrite` a neurodyn store); the same errors as
     `create_store`, which checks again when it publishes."""
     root = store_root(path)
+    if not isinstance(root, RemotePath) and os.path.lexists(root) and not os.path.isdir(root):
+        raise FileExistsError(
+            f"{str(root)!r} is a file, not a store. Give a new path for the store, e.g. --out "
+            "run.zarr (a directory is created)."
+        )
     if exists(root) and not _empty_directory(root):
         if not overwrite and root.is_dir() and _root_attrs(root) is None:
             raise FileExistsError(
@@ -441,10 +446,7 @@ def open_store(path: StorePath, *, mode: Literal["r", "a"] = "r") -> Store:
     root = store_root(path)
     _restore_replaced(root)
     if not exists(root):
-        raise FileNotFoundError(
-            f"No store at {str(root)!r}: that path does not exist. (A new sweep is started "
-            "without --resume.)"
-        )
+        raise FileNotFoundError(f"No store at {str(root)!r}: that path does not exist.")
     attrs = _root_attrs(root)
     if attrs is None and isinstance(root, RemotePath) and (root / CREATING).is_file():
         raise ValueError(
@@ -455,6 +457,14 @@ def open_store(path: StorePath, *, mode: Literal["r", "a"] = "r") -> Store:
     if not (root / "zarr.json").is_file():
         raise _not_a_store(root, "no zarr.json: not a zarr v3 store")
     if attrs is None:
+        try:
+            read_json(root / "zarr.json")
+        except ValueError:
+            raise ValueError(
+                f"{str(root / 'zarr.json')!r} is damaged (not valid JSON), so {str(root)!r} cannot be "
+                "opened as a store. Restore that file from a backup or a copy of the store; "
+                "nothing else was read or changed."
+            ) from None
         raise _not_a_store(root, "a zarr store without the 'neurodyn' root attribute")
     version = attrs.get("schema_version")
     if not isinstance(version, int):
@@ -497,6 +507,14 @@ def update_attrs(path: StorePath, **changes: Any) -> None:
     root = store_root(path)
     attrs = _root_attrs(root)
     if attrs is None:
+        try:
+            read_json(root / "zarr.json")
+        except ValueError:
+            raise ValueError(
+                f"{str(root / 'zarr.json')!r} is damaged (not valid JSON), so {str(root)!r} cannot be "
+                "opened as a store. Restore that file from a backup or a copy of the store; "
+                "nothing else was read or changed."
+            ) from None
         raise _not_a_store(root, "a zarr store without the 'neurodyn' root attribute")
     node = zarr.open_group(str(root), mode="r+")
     node.attrs[ROOT_ATTR] = jsonable({**attrs, **changes}, "attrs")

@@ -108,7 +108,10 @@ def run_sweep(
         raise TypeError(f"force={force!r} must be True or False.")
     existing = None
     if resume:
-        existing = store.open_store(path, mode="a")
+        try:
+            existing = store.open_store(path, mode="a")
+        except FileNotFoundError as err:
+            raise FileNotFoundError(f"{err} Nothing to resume: start the sweep without --resume (resume=False).") from None
     elif not dry_run:
         store.check_target(path, overwrite=overwrite)
     plan = _plan(spec, existing, console)

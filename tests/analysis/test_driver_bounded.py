@@ -5,7 +5,7 @@ import numpy as np
 import xarray as xr
 
 import neurodyn
-from neurodyn.analysis._driver import run_over_members
+from neurodyn.analysis._over_members import run_over_members
 
 SPEC = {
     "task": {"name": "flipflop", "n_bits": 1, "n_time": 6},

@@ -23,7 +23,7 @@ from neurodyn.analysis import (
     plot_fixed_points,
     sample_initial_states,
 )
-from neurodyn.analysis._fixed_points import (
+from neurodyn.analysis._fixed_points._points import (
     CONVERGED,
     FAILED,
     OUTLIER,

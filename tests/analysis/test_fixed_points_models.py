@@ -9,7 +9,7 @@ import optax
 import pytest
 
 from neurodyn.analysis import connect_saddles, find_fixed_points, sample_initial_states
-from neurodyn.analysis._fixed_points import CONVERGED, STABLE
+from neurodyn.analysis._fixed_points._points import CONVERGED, STABLE
 from neurodyn.models import CTRNN, GRU, LSTM, VanillaRNN
 from neurodyn.tasks import FlipFlop
 

@@ -27,7 +27,7 @@ def _incomplete(path) -> bool:
         "checkpoint_write:2",  # killed while writing the second checkpoint
         pytest.param("chunk_write", marks=pytest.mark.slow),  # between two writes of a region
         pytest.param("before_done_marker", marks=pytest.mark.slow),  # data written, marker not
-        "between_groups",  # the first group finished, the second not begun
+        pytest.param("between_groups", marks=pytest.mark.slow),  # first group done, second not begun
     ],
 )
 def test_kill_then_resume_equals_uninterrupted(point, tmp_path, reference_store):

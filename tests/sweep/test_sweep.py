@@ -155,6 +155,7 @@ SHARDED = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # long; the fast suite trains over two devices (tests/train/test_members.py)
 def test_sharded_over_four_devices_equals_unsharded(tmp_path):
     spec = {
         "task": {"name": "flipflop", "n_bits": 2, "n_time": 10},

@@ -23,7 +23,7 @@ def test_chunked_outputs_equal_the_plain_run(n_time, chunk, noisy):
     np.testing.assert_allclose(sq, jnp.sum(jnp.tanh(traj.state) ** 2), rtol=1e-5)
 
 
-@pytest.mark.parametrize("model", ["ctrnn", "lstm"])
+@pytest.mark.parametrize("model", ["ctrnn", pytest.param("lstm", marks=pytest.mark.slow)])
 def test_training_with_bptt_chunk_gives_the_same_gradients_and_steps(model):
     task = tasks.FlipFlop(n_bits=2, n_time=15, p=0.1)
     if model == "ctrnn":
@@ -63,6 +63,7 @@ def _temp_bytes(n_time: int, chunk: int | None) -> int:
     return fn.lower(params).compile().memory_analysis().temp_size_in_bytes
 
 
+@pytest.mark.slow  # compiles four trial lengths
 def test_bptt_chunk_memory_grows_like_sqrt_t():
     plain = {t: _temp_bytes(t, None) for t in (400, 1600)}
     light = {t: _temp_bytes(t, int(t**0.5)) for t in (400, 1600)}
@@ -78,6 +79,7 @@ def test_bptt_chunk_must_be_a_positive_integer():
         TrainConfig(bptt_chunk=0)
 
 
+@pytest.mark.slow  # two sweeps; the equality itself is checked fast above
 def test_a_sweep_spec_sets_bptt_chunk_and_trains_the_same(tmp_path):
     import neurodyn
     from neurodyn import store
