@@ -24,7 +24,8 @@ class DelayedMatchToSample(AbstractBinarySequenceTask):
     - `heads`: "single" (2 logits, label for N = n) or "multi" (2·n_cap logits; head
       k answers N = k + 1, head 0 unused).
     - `active`: bool[n_cap], the heads a multi-head task trains (with N ≤ n).
-    - `length_factor`: 1; the out-of-distribution variant doubles the length range.
+    - `length_factor`: f ≥ 1, the scale of the length M ∈ [f·(n + 2), f·(4·n + 2));
+      the out-of-distribution variant doubles it.
     - `n_time`: padded length (default the longest possible, f·(4·n_cap + 2) − 1).
 
     Reference: Khajehabdollahi et al., ICLR 2024 (see `Parity`).

@@ -22,7 +22,8 @@ class Parity(AbstractBinarySequenceTask):
     - `n_cap`: the largest N the task can be asked for (static; default `n`).
     - `heads`: "single" (2 logits, label for N = n) or "multi" (2·n_cap logits).
     - `active`: bool[n_cap], the heads a multi-head task trains (with N ≤ n).
-    - `length_factor`: 1; the out-of-distribution variant doubles the length range.
+    - `length_factor`: f ≥ 1, the scale of the length M ∈ [f·(n + 2), f·(4·n + 2));
+      the out-of-distribution variant doubles it.
     - `n_time`: padded length (default the longest possible, f·(4·n_cap + 2) − 1).
 
     The metric is classification accuracy at the response step (mean over trained

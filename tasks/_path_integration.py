@@ -55,7 +55,8 @@ class PathIntegration(AbstractTask):
     - `box`: half-width of the box (array leaf, > 0).
     - `speed_max`: largest displacement per step (array leaf, > 0).
     - `turn_std`: heading (and elevation) change per step in radians (array leaf).
-    - `normalise`: code speed and position at unit scale (see above).
+    - `normalise`: code the speed input as s/speed_max and the targets as p_t/box (unit
+      scale, see above); the metric stays in position units.
 
     The metric is the mean Euclidean position error ‖p̂_t − p_t‖ over the masked steps,
     in position units whatever `normalise` (lower is better); OOD doubles the trial

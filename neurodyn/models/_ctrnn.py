@@ -21,23 +21,46 @@ class CTRNN(AbstractContinuousRNN):
     `formulation="voltage"`: τ ḣ = −h + W φ(h) + W_in u + b,  y = W_out φ(h) + b_out.
     `formulation="rate"`:    τ ṙ = −r + φ(W r + W_in u + b),  y = W_out r + b_out.
 
-    τ is per neuron, used as max(τ, dt) (`constrain` also clamps it), and trainable only
-    with `train_tau=True`. Process noise is the SDE dh = F dt + σ √(2/τ) dW per unit,
-    so a leak-only unit has stationary standard deviation σ = `noise_std`.
+    τ is per neuron, used as max(τ, dt) (`constrain` also clamps it). Process noise is
+    the SDE dh = F dt + σ √(2/τ) dW per unit, so a leak-only unit has stationary standard
+    deviation σ = `noise_std`.
 
     W = `recurrent_weights()` is the effective matrix: with `dale=True`, |W_rec| times a
     sign per presynaptic neuron (the first round(f_E N) excitatory, the rest inhibitory;
     inhibitory columns start scaled by N_E/N_I so each row's expected input is balanced);
-    times the fixed `connectivity` mask (a density in (0, 1] drawn from `key`, or an
-    explicit 0/1 `(hidden, hidden)` array; weights are not rescaled, so raise `gain` by
-    1/√density to keep the spectral radius); with a zero diagonal if
-    `self_connections=False`; divided by N under `init="mup"` (readout then divided by
-    γN). See `neurodyn.models._init` for the regimes.
+    times the fixed `connectivity` mask; with a zero diagonal if `self_connections=False`;
+    divided by N under `init="mup"` (readout then divided by γN). See
+    `neurodyn.models._init` for the regimes.
 
-    **Arguments:** sizes; `tau` (scalar or `(hidden,)`), `dt`, `activation` ("tanh",
-    "relu", "leaky_relu", "softplus", "linear"), `formulation`, `solver` ("euler" or
-    "heun"), `noise_std`, `train_tau`, `train_h0`, `dale`, `excitatory_fraction`,
-    `connectivity`, `self_connections`, `init`, `gain`, `gamma`, `key`.
+    **Arguments:**
+
+    - `input_size`: number of input channels (the length of u).
+    - `hidden_size`: number of units N.
+    - `output_size`: number of outputs (the length of y).
+    - `tau`: time constant τ, one for all units or one per unit `(hidden,)`, in the
+      time units of `dt`; > 0 and ≥ `dt` (an array leaf).
+    - `dt`: the fixed integration step, > 0 (static: one compiled program per value).
+    - `activation`: φ: "tanh", "relu", "leaky_relu" (slope 0.01), "softplus" or "linear".
+    - `formulation`: "voltage" (the state is h, the rates φ(h)) or "rate" (the state is
+      the rates r); see the equations above.
+    - `solver`: the fixed-step scheme: "euler" or "heun" (second order).
+    - `noise_std`: σ of the process noise, ≥ 0 (0: deterministic; an array leaf).
+    - `train_tau`: learn τ; otherwise τ is fixed (no gradient).
+    - `train_h0`: learn the initial state; otherwise it is zeros.
+    - `dale`: impose Dale's law: every neuron excitatory or inhibitory (see above).
+    - `excitatory_fraction`: f_E, the fraction of excitatory neurons with `dale=True`,
+      in (0, 1).
+    - `connectivity`: None (all-to-all); a density in (0, 1], the fraction of
+      connections kept, drawn from `key` (weights are not rescaled, so raise `gain` by
+      1/√density to keep the spectral radius); or an explicit 0/1 `(hidden, hidden)`
+      mask. Fixed, not trained.
+    - `self_connections`: keep W's diagonal; False holds it at zero.
+    - `init`: the initialisation regime, "gain" (N(0, g²/N), zero biases), "uniform"
+      (U(±1/√fan-in), as PyTorch) or "mup" (µP: W used as J/N, readout divided by γN).
+    - `gain`: g, the scale of the recurrent draw, ≥ 0 (an array leaf).
+    - `gamma`: γ, the µP feature-learning knob: the readout is divided by γN under
+      `init="mup"` (unused otherwise); > 0 (an array leaf).
+    - `key`: the PRNG key of the weights (and of a density's mask).
     """
 
     W_rec: Float[Array, "hidden hidden_in"]

@@ -27,9 +27,24 @@ class LeakyRateRNN(AbstractDiscreteRNN):
     from `key`. Self-connections are off by default (W's diagonal is held at zero).
     Reference: Khajehabdollahi, Zeraati, … Levina, ICLR 2024 (SCIENCE.md §3).
 
-    **Arguments:** sizes; `leak`, `tau` (None, scalar or `(hidden,)`, each ≥ 1),
-    `train_tau`, `activation` (default "leaky_relu", slope 0.01), `self_connections`,
-    `noise_std`, `init` ("uniform" or "gain"), `gain`, `key`.
+    **Arguments:**
+
+    - `input_size`: number of input channels (the length of x).
+    - `hidden_size`: number of units N.
+    - `output_size`: number of outputs (the length of y).
+    - `leak`: where the leak acts, "post" (on the rates) or "pre" (inside f); see above.
+    - `tau`: None draws τ_i = 1 + U(0, 1) from `key`; otherwise one τ for all units or
+      one per unit `(hidden,)`, in steps, each ≥ 1 (an array leaf).
+    - `train_tau`: learn τ; False holds it fixed (no gradient).
+    - `activation`: f: "leaky_relu" (slope 0.01), "tanh", "relu", "softplus" or
+      "linear".
+    - `self_connections`: keep W's diagonal; False holds it at zero.
+    - `noise_std`: standard deviation of the noise added to z at every step when a key
+      is given, ≥ 0 (an array leaf).
+    - `init`: the initialisation regime, "uniform" (U(±1/√fan-in), as PyTorch) or
+      "gain" (N(0, g²/N), zero biases); see `neurodyn.models._init`.
+    - `gain`: g, the scale of the recurrent draw, ≥ 0 (an array leaf).
+    - `key`: the PRNG key of the weights (and of the drawn τ).
     """
 
     W_rec: Float[Array, "hidden hidden_in"]

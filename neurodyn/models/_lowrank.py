@@ -26,8 +26,19 @@ class LowRankRNN(AbstractContinuousRNN):
     `CTRNN`: g = `noise_std` · √(2/τ). Reference: Mastrogiuseppe & Ostojic, Neuron 2018;
     Dubreuil et al., Nat. Neurosci. 2022.
 
-    **Arguments:** sizes; `rank` (1 ≤ rank ≤ hidden), `tau`, `dt`, `activation`,
-    `solver` ("euler" or "heun"), `noise_std`, `key`.
+    **Arguments:**
+
+    - `input_size`: number of input channels (the length of u).
+    - `hidden_size`: number of units N.
+    - `output_size`: number of outputs (the length of y).
+    - `rank`: R, the number of columns of m and n, 1 ≤ R ≤ N (static).
+    - `tau`: time constant τ, one for all units or one per unit `(hidden,)`, in the
+      time units of `dt`; > 0 and ≥ `dt`; fixed (an array leaf, never trained).
+    - `dt`: the fixed integration step, > 0 (static: one compiled program per value).
+    - `activation`: φ: "tanh", "relu", "leaky_relu" (slope 0.01), "softplus" or "linear".
+    - `solver`: the fixed-step scheme: "euler" or "heun" (second order).
+    - `noise_std`: σ of the process noise, ≥ 0 (0: deterministic; an array leaf).
+    - `key`: the PRNG key of m, n, W_in and W_out.
     """
 
     m: Float[Array, "hidden rank"]

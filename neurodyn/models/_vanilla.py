@@ -21,9 +21,23 @@ class VanillaRNN(AbstractDiscreteRNN):
     divided by γN (SCIENCE.md §2); `recurrent_weights()` returns the effective J/N. With a
     key, `noise_std` · N(0, 1) is added to the pre-activation at every step.
 
-    **Arguments:** sizes; `activation` (default "tanh"), `bias`, `readout_bias`,
-    `noise_std`, `init` ("uniform", "gain" or "mup"; see `neurodyn.models._init`),
-    `gain`, `gamma`, `train_h0` (learn the initial state instead of zeros), `key`.
+    **Arguments:**
+
+    - `input_size`: number of input channels (the length of x).
+    - `hidden_size`: number of units N.
+    - `output_size`: number of outputs (the length of y).
+    - `activation`: φ: "tanh", "relu", "leaky_relu" (slope 0.01), "softplus" or "linear".
+    - `bias`: include the bias b of the update; False drops it.
+    - `readout_bias`: include the readout bias b_out; False drops it.
+    - `noise_std`: standard deviation of the noise added to the pre-activation at every
+      step when a key is given, ≥ 0 (an array leaf).
+    - `init`: the initialisation regime, "uniform" (U(±1/√fan-in), as PyTorch), "gain"
+      (N(0, g²/N), zero biases) or "mup" (µP, above); see `neurodyn.models._init`.
+    - `gain`: g, the scale of the recurrent draw, ≥ 0 (an array leaf).
+    - `gamma`: γ, the µP feature-learning knob: the readout is divided by γN under
+      `init="mup"` (unused otherwise); > 0 (an array leaf).
+    - `train_h0`: learn the initial state; otherwise it is zeros.
+    - `key`: the PRNG key of the weights.
     """
 
     W_rec: Float[Array, "hidden hidden_in"]

@@ -124,13 +124,39 @@ class Entry:
         return [p for n, p in self.params.items() if n not in self.implicit]
 
 
+_DOC_BULLET = re.compile(r"- `(\w+)`:\s*(.*)")
+
+
 def _doc_args(cls) -> dict[str, str]:
-    """Descriptions of constructor arguments from the docstring's `- \\`name\\`: text` lines."""
-    doc = inspect.getdoc(cls) or ""
-    out = {}
-    for match in re.finditer(r"^- `(\w+)`: (.+?)(?=^- `|^\*\*|\Z)", doc, re.M | re.S):
-        out[match.group(1)] = " ".join(match.group(2).split())
+    """Descriptions of constructor arguments from `- \\`name\\`: text` docstring bullets.
+
+    A bullet runs to a blank line, the next bullet or a `**Section**` line. The docstrings
+    read are those of `cls` and of its bases up to the class whose `__init__` it uses, so
+    arguments are described where the constructor is; a subclass's bullet wins.
+    """
+    mro = cls.__mro__
+    owner = next((i for i, k in enumerate(mro) if "__init__" in k.__dict__), 0)
+    out: dict[str, str] = {}
+    for klass in mro[: owner + 1]:
+        doc = klass.__dict__.get("__doc__")
+        for name, text in _doc_bullets(inspect.cleandoc(doc) if isinstance(doc, str) else ""):
+            out.setdefault(name, text)
     return out
+
+
+def _doc_bullets(doc: str) -> list[tuple[str, str]]:
+    """The `(name, text)` of each top-level `- \\`name\\`: text` bullet of a docstring."""
+    found, name, text = [], None, []
+    for line in doc.splitlines() + [""]:
+        starts_bullet = line.startswith("- ")
+        if starts_bullet or not line.strip() or line.startswith("**"):
+            if name is not None:
+                found.append((name, " ".join(" ".join(text).split())))
+            match = _DOC_BULLET.match(line) if starts_bullet else None
+            name, text = (match.group(1), [match.group(2)]) if match else (None, [])
+        elif name is not None:
+            text.append(line)
+    return found
 
 
 def describe(cls, overrides: dict[str, dict] | None = None, implicit: tuple[str, ...] = (), name: str | None = None) -> Entry:

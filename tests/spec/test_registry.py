@@ -54,3 +54,49 @@ def test_every_registered_parameter_has_a_description_or_range():
         for name, entry in registry.entries().items():
             for p in entry.user_params():
                 assert p.doc or p.choices or p.low is not None or p.kind in ("bool", "str"), (name, p.name)
+
+
+@pytest.mark.parametrize("registry", [MODELS, TASKS], ids=["models", "tasks"])
+def test_every_user_parameter_has_a_meaning(registry):
+    missing = [
+        (name, p.name) for name, entry in registry.entries().items() for p in entry.user_params() if not p.doc
+    ]
+    assert missing == []
+
+
+def test_a_bullet_ends_at_its_paragraph():
+    doc = {p.name: p.doc for p in TASKS.get("flipflop").user_params()}
+    assert doc["input_noise"] == "standard deviation of Gaussian noise added to every input entry."
+    gru = {p.name: p.doc for p in MODELS.get("gru").user_params()}
+    lstm = {p.name: p.doc for p in MODELS.get("lstm").user_params()}
+    assert gru == lstm and gru["gain"] == "g, the scale of the recurrent draw, ≥ 0 (an array leaf)."
+
+
+def test_docstring_bullets_end_at_blank_lines_bullets_and_sections_and_subclasses_win():
+    from neurodyn.spec._registry import describe
+
+    class Base:
+        """Summary.
+
+        - `a`: first,
+          continued.
+        - `b`: second.
+        **Note:** not part of b.
+        - `c`: third.
+
+        Not part of c.
+        """
+
+        def __init__(self, a=1, b=2, c=3):
+            pass
+
+    class Child(Base):
+        """Child summary.
+
+        - `b`: the child's b.
+        """
+
+    docs = {p.name: p.doc for p in describe(Base).params.values()}
+    assert docs == {"a": "first, continued.", "b": "second.", "c": "third."}
+    docs = {p.name: p.doc for p in describe(Child).params.values()}
+    assert docs == {"a": "first, continued.", "b": "the child's b.", "c": "third."}
