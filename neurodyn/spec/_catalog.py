@@ -33,7 +33,7 @@ MODEL_RANGES = {
         "tau": {"kind": "float", "low": 1.0, "nullable": True},
         "activation": {"choices": _ACTIVATIONS},
         "noise_std": _NONNEG,
-        "init": {"choices": ("gain", "uniform", "mup")},
+        "init": {"choices": ("gain", "uniform")},
         "gain": _NONNEG,
     },
     "VanillaRNN": {

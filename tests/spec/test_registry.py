@@ -100,3 +100,21 @@ def test_docstring_bullets_end_at_blank_lines_bullets_and_sections_and_subclasse
     assert docs == {"a": "first, continued.", "b": "second.", "c": "third."}
     docs = {p.name: p.doc for p in describe(Child).params.values()}
     assert docs == {"a": "first, continued.", "b": "the child's b.", "c": "third."}
+
+
+def test_every_listed_choice_is_accepted_by_the_constructor():
+    # the registry lists what a constructor takes; a choice it lists but the class
+    # refuses (or the reverse) is a parameter described in two places that disagree
+    import jax.random as jr
+
+    from neurodyn.spec import MODELS, TASKS
+
+    for registry, extra in ((MODELS, {"input_size": 2, "output_size": 2, "key": jr.key(0)}), (TASKS, {})):
+        for name, entry in registry.entries().items():
+            required = {p.name: 4 for p in entry.user_params() if p.required}
+            for p in entry.user_params():
+                for choice in p.choices or ():
+                    try:
+                        entry.cls(**required, **extra, **{p.name: choice})
+                    except (ValueError, TypeError) as err:
+                        raise AssertionError(f"{name}.{p.name}={choice!r} is listed but refused: {err}") from None
