@@ -1,6 +1,6 @@
 """Curricula and timescales on N-parity (Khajehabdollahi et al. 2024), end to end.
 
-    python experiments/timescales_curriculum/run.py [--quick] [--out DIR] [--reuse]
+    python experiments/timescales_curriculum/run.py [--quick] [--out DIR] [--overwrite] [--train-only]
 
 Trains `single_head.toml` and `multi_head.toml` (leaky rate RNNs, per-neuron trainable τ,
 N-parity from N = 2 with an advance threshold of 98 %, parameters snapshotted after every
@@ -48,8 +48,10 @@ def load_spec(name: str, quick: bool) -> dict:
         spec["model"]["hidden_size"] = 32
         spec["task"]["n_cap"] = 4
         spec["train"]["n_steps"] = 1000
+        spec["train"]["eval_every"] = 100
         spec["train"]["batch_size"] = 64
         spec["sweep"]["seeds"] = 2
+        spec["sweep"]["snapshot_every"] = 100
     return spec
 
 
@@ -220,11 +222,23 @@ def write_results(out, rows, specs, timings, figs, quick):
     (out / "results.md").write_text("\n".join(lines))
 
 
+def train(spec: dict, store: pathlib.Path, *, overwrite: bool):
+    """The curriculum's sweep: resumed where a stopped run left it, reused when complete,
+    replaced only with `overwrite`."""
+    if store.exists() and not overwrite:
+        sweep = neurodyn.open_sweep(store)
+        if sweep.complete:
+            return sweep, False
+        return neurodyn.run_sweep(spec, store, resume=True, progress=False).open(), True
+    return neurodyn.run_sweep(spec, store, overwrite=overwrite, progress=False).open(), True
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small networks, few steps (minutes)")
     parser.add_argument("--out", type=pathlib.Path, default=None)
-    parser.add_argument("--reuse", action="store_true", help="reuse complete stores already in DIR instead of retraining")
+    parser.add_argument("--overwrite", action="store_true", help="retrain from scratch, replacing the stores in DIR")
+    parser.add_argument("--train-only", action="store_true", help="train (or resume) the stores and stop")
     args = parser.parse_args(argv)
     out = args.out or HERE / ("out-quick" if args.quick else "out")
     out.mkdir(parents=True, exist_ok=True)
@@ -233,15 +247,17 @@ def main(argv=None):
         spec = specs[name] = load_spec(name, args.quick)
         store = out / f"{name}.zarr"
         start = time.perf_counter()
-        if args.reuse and store.exists() and neurodyn.open_sweep(store).complete:
-            sweep = neurodyn.open_sweep(store)
-            timings[f"{name} training (reused store, not timed)"] = 0.0
-        else:
-            sweep = neurodyn.run_sweep(spec, store, overwrite=store.exists(), progress=False).open()
-            timings[f"{name} training"] = time.perf_counter() - start
+        sweep, trained = train(spec, store, overwrite=args.overwrite)
+        label = f"{name} training" if trained else f"{name} training (complete store reused, not timed)"
+        timings[label] = time.perf_counter() - start if trained else 0.0
+        if args.train_only:
+            continue
         start = time.perf_counter()
         rows += analyse(sweep, name, int(spec["train"]["eval_every"]), args.quick)
         timings[f"{name} accuracy per N and timescales"] = time.perf_counter() - start
+    if args.train_only:
+        print("trained:", ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
+        return
     figs = figures(out, rows, int(specs["multi_head"]["train"]["eval_every"]))
     write_results(out, rows, specs, timings, figs, args.quick)
     print((out / "results.md").read_text())
