@@ -13,7 +13,14 @@ from ._residency import ResidencyResult, noisy_trajectory, residency
 from ._runs import principal_plane
 from ._scaling import DriveScalingResult, drive_scaling
 from ._settings import HMMMechanism, resolve
-from ._units import KickUnits, NoisePopulations, kick_units, noise_populations, unit_mask
+from ._units import (
+    UNIT_MODELS,
+    KickUnits,
+    NoisePopulations,
+    kick_units,
+    noise_populations,
+    unit_mask,
+)
 
 
 class MechanismResult(eqx.Module):
@@ -56,6 +63,14 @@ def analyse_mechanism(
 
     **Returns:** a `MechanismResult`; jittable and vmappable over members.
     """
+    if not isinstance(model, UNIT_MODELS):
+        raise TypeError(
+            f"analyse_mechanism: kick units and noise populations need one recurrent matrix "
+            f"W [hidden, hidden] and a pre-activation per unit; {type(model).__name__} has "
+            f"neither (they are defined for {', '.join(m.__name__ for m in UNIT_MODELS)}). Run "
+            "the parts that work on any model on their own: global_dynamics, residency, "
+            "linearise_trajectory, drive_scaling."
+        )
     settings = resolve("analyse_mechanism", HMMMechanism, settings, {})
     if keywords:
         settings = HMMMechanism(

@@ -13,6 +13,9 @@ from ._linearise import per_label_mean
 from ._residency import CLUSTER, KICK_ZONE, TRANSITION
 from ._settings import POPULATION_SCORES
 
+#: Models with one recurrent matrix and a pre-activation per unit.
+UNIT_MODELS = (VanillaRNN, LeakyRateRNN, CTRNN, LowRankRNN)
+
 
 def pre_activation(
     model: AbstractRNN, state: Float[Array, " state"], u: Float[Array, " input"] | None = None

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import neurodyn.analysis as na
-from neurodyn.analysis._long_runs import GaussianInput, drive
 from neurodyn.models import VanillaRNN
 
 
