@@ -12,4 +12,5 @@ from .sweep import run_sweep as run_sweep
 from .train import History as History
 from .train import TrainConfig as TrainConfig
 from .train import fit as fit
+from .train import fit_group as fit_group
 from .train import use_cpu_cores as use_cpu_cores

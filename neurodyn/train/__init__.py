@@ -32,6 +32,7 @@ from ._fit import (
 from ._fit import (
     run_chunk_vmapped as run_chunk_vmapped,
 )
+from ._group import fit_group as fit_group
 from ._losses import (
     l1_penalty as l1_penalty,
 )
