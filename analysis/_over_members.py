@@ -14,14 +14,13 @@ import json
 from collections.abc import Callable, Sequence
 
 import equinox as eqx
-import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import xarray as xr
 
 from neurodyn._version import __version__
-from neurodyn.spec import MODELS, TASKS
 from neurodyn.store import SweepStore, check_writable, open_sweep, read_group, write_dataset
+from neurodyn.store._sweep_store import with_parameters
 
 
 @dataclasses.dataclass
@@ -42,29 +41,12 @@ def _member_params(sweep: SweepStore, member: int) -> dict:
 
 def template_model(sweep: SweepStore, member: int):
     """A model of the member's structure (numbers are placeholders) and its task."""
-    params = _member_params(sweep, member)
-    task_spec = params["task"]
-    task = TASKS.build(task_spec["name"], {k: v for k, v in task_spec.items() if k != "name"})
-    model_spec = params["model"]
-    model = MODELS.build(
-        model_spec["name"],
-        {k: v for k, v in model_spec.items() if k != "name"},
-        input_size=task.input_size,
-        output_size=task.output_size,
-        key=jr.key(0),
-    )
-    return model, task
+    return sweep.template(int(member))
 
 
 def stacked_models(template, data: xr.Dataset, *, which: str = "final"):
     """`template` with every stored array field replaced by its `[member, ...]` values."""
-    model = template
-    prefix = which + "_"
-    for name in [v[len(prefix):] for v in data.data_vars if v.startswith(prefix)]:
-        old = getattr(model, name)
-        values = jnp.asarray(np.asarray(data[prefix + name].values), dtype=old.dtype)
-        model = eqx.tree_at(lambda m, name=name: getattr(m, name), model, values)
-    return model
+    return with_parameters(template, data, which=which)
 
 
 def select_members(sweep: SweepStore, selection: dict | None, *, trained_only: bool = True) -> np.ndarray:

@@ -249,17 +249,13 @@ class SweepStore:
         params = self._member_params(member)["task"]
         return TASKS.build(params["name"], {k: v for k, v in params.items() if k != "name"})
 
-    def model(self, member: int, *, which: str = "final"):
-        """The member's model with its stored `final` (or `init`) parameters."""
+    def template(self, member: int):
+        """A model of the member's structure (placeholder numbers) and its task: what
+        `model` fills with stored parameters, and what analyses stack over members."""
         from ..spec import MODELS
 
-        _checks.choice("SweepStore.model", "which", which, ("final", "init"))
-        params = self._member_params(member)
-        error = self.damage_error([member])
-        if error is not None:
-            raise error
         task = self.task(member)
-        spec = params["model"]
+        spec = self._member_params(member)["model"]
         model = MODELS.build(
             spec["name"],
             {k: v for k, v in spec.items() if k != "name"},
@@ -267,16 +263,24 @@ class SweepStore:
             output_size=task.output_size,
             key=jr.key(0),
         )
+        return model, task
+
+    def model(self, member: int, *, which: str = "final"):
+        """The member's model with its stored `final` (or `init`) parameters."""
+        _checks.choice("SweepStore.model", "which", which, ("final", "init"))
+        self._member_params(member)  # an unknown member is named before anything else
+        error = self.damage_error([member])
+        if error is not None:
+            raise error
+        template, _ = self.template(member)
         group, pos = self._locate(member)
         ds = self.group(group).isel(member=pos)
         prefix = which + "_"
-        for name in [v[len(prefix):] for v in ds.data_vars if v.startswith(prefix)]:
-            value = np.asarray(ds[prefix + name].values)
-            if np.issubdtype(value.dtype, np.floating) and np.isnan(value).all() and value.size:
+        for var in ds.data_vars:
+            value = np.asarray(ds[var].values) if var.startswith(prefix) else None
+            if value is not None and np.issubdtype(value.dtype, np.floating) and value.size and np.isnan(value).all():
                 raise ValueError(f"member {member} has not been trained yet (its parameters are unwritten).")
-            old = getattr(model, name)
-            model = eqx.tree_at(lambda m, name=name: getattr(m, name), model, jnp.asarray(value, dtype=old.dtype))
-        return model
+        return with_parameters(template, ds, which=which)
 
     def simulate(self, member: int, inputs=None, *, task=None, n_trials: int = 8, key=None, noise: bool = False):
         """Run a stored model on `inputs` `[trial, time, input]` (or trials of `task`).
@@ -307,3 +311,15 @@ def open_sweep(path, *, verify: bool = True) -> SweepStore:
     """Open a sweep's store for reading (see `SweepStore`); `verify=False` skips the
     check of done regions against their markers."""
     return SweepStore(path, verify=verify)
+
+
+def with_parameters(template, data, *, which: str = "final"):
+    """`template` with every stored `{which}_<field>` array of `data` in place of its
+    field (leading member axes kept): the one way a stored model is rebuilt."""
+    model = template
+    prefix = which + "_"
+    for name in [v[len(prefix):] for v in data.data_vars if v.startswith(prefix)]:
+        old = getattr(model, name)
+        values = jnp.asarray(np.asarray(data[prefix + name].values), dtype=old.dtype)
+        model = eqx.tree_at(lambda m, name=name: getattr(m, name), model, values)
+    return model

@@ -46,6 +46,7 @@ def test_degeneracy_refuses_unknown_names(store):
         na.degeneracy(store, condition_by=["learning_rat"], progress=False)
 
 
+@pytest.mark.slow  # trains an HMM sweep
 def test_the_behaviour_level_of_an_hmm_sweep_is_its_sinkhorn_loss(tmp_path):
     # The HMM task owns its loss (a Sinkhorn divergence between generated and target
     # sequences); the out-of-distribution loss must be that one, not an MSE.

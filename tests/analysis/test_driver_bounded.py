@@ -1,7 +1,9 @@
+
 """The analysis driver holds at most `members_per_chunk` members at once, however large the store."""
 
 import dask.array
 import numpy as np
+import pytest
 import xarray as xr
 
 import neurodyn
@@ -28,6 +30,7 @@ def _seen_chunks(path, k):
     return seen
 
 
+@pytest.mark.slow  # grows a store three times
 def test_members_in_memory_never_exceed_the_chunk_as_the_store_grows(tmp_path):
     path = tmp_path / "grow.zarr"
     spec = {**SPEC, "sweep": dict(SPEC["sweep"])}

@@ -34,6 +34,7 @@ def _fixed(ds, i):
     return np.asarray(ds["points"].values[i])[keep]
 
 
+@pytest.mark.slow  # 1000 iterations at two chunk sizes
 def test_results_do_not_depend_on_the_chunk_size(store):
     settings = {**SETTINGS, "n_iters": 1000}  # enough for every candidate to settle
     one = na.fixed_points(store, members_per_chunk=1, replace=True, **settings)
@@ -103,6 +104,7 @@ def test_cli_analyze_writes_the_dataset(store):
     assert neurodyn.open_sweep(store).analysis("fixed_points").sizes["member"] == 1
 
 
+@pytest.mark.slow  # a second sweep of two widths
 def test_groups_of_different_widths_are_joined_with_padding(tmp_path):
     spec = {
         "task": {"name": "flipflop", "n_bits": 2, "n_time": 10},

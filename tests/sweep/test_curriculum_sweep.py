@@ -20,6 +20,7 @@ SPEC = {
 }
 
 
+@pytest.mark.slow  # a curriculum sweep; the quick curriculum experiment covers it too
 def test_curriculum_state_is_stored_per_member(tmp_path):
     out = tmp_path / "c.zarr"
     neurodyn.run_sweep(SPEC, out, progress=False)

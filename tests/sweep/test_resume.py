@@ -72,6 +72,7 @@ def test_resume_of_a_finished_sweep_changes_nothing(tmp_path, reference_store):
     assert_stores_equal(out, reference_store)
 
 
+@pytest.mark.slow  # a second sweep grown from the reference
 def test_growing_a_finished_sweep_adds_members_only(tmp_path, reference_store):
     import shutil
 

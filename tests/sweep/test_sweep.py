@@ -94,6 +94,7 @@ def test_selection_by_hyperparameter_values(small_store):
     assert traj.output.shape == (2, 10, 2)
 
 
+@pytest.mark.slow  # tests/train/test_fit.py checks the same isolation in fit_group
 def test_divergent_member_does_not_disturb_the_others(tmp_path):
     base = {
         "task": {"name": "flipflop", "n_bits": 2, "n_time": 10},

@@ -99,6 +99,7 @@ def test_emulation_distance_against_the_baseline():
     assert float(d_bad) > 3 * float(baseline)
 
 
+@pytest.mark.slow  # compiles the HMM task per matrix
 def test_hmm_task_vmaps_over_hmm_matrices_and_noise():
     other = HMM([[0.8, 0.2], [0.3, 0.7]], [[0.1, 0.8, 0.1], [0.5, 0.0, 0.5]])
     tasks = [

@@ -54,7 +54,9 @@ def test_registry_names_and_parameter_ranges():
         assert task.n_time >= 1 and task.input_size >= 1 and task.output_size >= 1
 
 
-@pytest.mark.parametrize("name", sorted(SWEEPS))
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n == "hmm" else n for n in sorted(SWEEPS)]
+)  # the HMM task's vmapping is also pinned in tests/tasks/test_sinkhorn.py
 def test_keys_and_stacked_parameters_vmap(name):
     tasks = SWEEPS[name]
     keys = jr.split(jr.key(0), 2)

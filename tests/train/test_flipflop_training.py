@@ -1,11 +1,13 @@
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import pytest
 
 import neurodyn
 from neurodyn import models, tasks
 
 
+@pytest.mark.slow  # a full training run; `make demo` and its test train the same task
 def test_ctrnn_learns_the_3bit_flipflop():
     task = tasks.FlipFlop(n_bits=3, p=0.05, pulse_width=2, n_time=50)
     model = models.CTRNN(3, 48, 3, tau=1.0, dt=0.2, key=jr.key(0))
