@@ -2,7 +2,8 @@
 
 One trial of a leaky tanh network (`LeakyRateRNN`, leak "post", τ = 2, `init="gain"`,
 one input channel of standard normal noise), float32, `neurodyn.parallel.evaluate` with
-its default tolerance (1e-5) and `max_iter` (T), on a grid of T, H and gain. Each
+its default tolerance (1e-5) and `max_iter` = min(T, `max_iter` of the settings), on a
+grid of T, H and gain. Each
 method is compiled ahead of time (the compile time is recorded apart), then timed
 round-robin after one warm-up call. Recorded with each time: the Newton iterations,
 whether the solve converged, and max |states − scan's states|.
@@ -50,16 +51,22 @@ def worker(settings: dict, repeats: int) -> dict:
                             f"(limit {settings['dense_limit_mb']} MB)"
                         )
                         continue
-                    fn = eqx.filter_jit(lambda m, u, method=method: evaluate(m, u, method=method))
+                    cap = settings.get("max_iter")
+                    limit = None if method == "scan" or cap is None else min(n_time, cap)
+                    fn = eqx.filter_jit(
+                        lambda m, u, method=method, limit=limit: evaluate(m, u, method=method, max_iter=limit)
+                    )
                     start = time.perf_counter()
                     compiled = fn.lower(model, inputs).compile()
                     compile_s = time.perf_counter() - start
-                    first = time_call(lambda c=compiled: jax.block_until_ready(c(model, inputs)))
+                    kept = []
+                    first = time_call(lambda c=compiled: kept.append(jax.block_until_ready(c(model, inputs))))
                     calls[method] = lambda c=compiled: jax.block_until_ready(c(model, inputs))
-                    traj, info = compiled(model, inputs)
+                    traj, info = kept[0]
                     point["methods"][method] = {
                         "compile_s": compile_s,
                         "first_s": first,
+                        "max_iter": limit,
                         "iterations": int(info.iterations),
                         "converged": bool(info.converged),
                         "states": traj.state,

@@ -112,5 +112,6 @@ def sizes(backend: str, smoke: bool) -> dict:
             "gains": [0.5, 1.5],
             "dense_limit_mb": 16384 if big else 6144,
             "max_call_s": 60,
+            "max_iter": None if big else 2000,
         },
     }

@@ -179,7 +179,8 @@ def render(doc: dict, command: str) -> str:
         lines += ["## (g) Parallel-in-time evaluation: scan against DEER and quasi-DEER", ""]
         lines += [
             f"One trial of a leaky tanh network (τ = 2), float32, tolerance 1e-5, on "
-            f"`{info.get('backend')}` ({info.get('device')}). Time, s (iterations; ✗ = not "
+            f"`{info.get('backend')}` ({info.get('device')}), at most "
+            f"{info.get('max_iter') or 'T'} iterations. Time, s (iterations; ✗ = not "
             "converged); speed-up = scan time / method time (below 1: a slow-down).",
             "",
         ]

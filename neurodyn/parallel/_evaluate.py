@@ -53,8 +53,8 @@ def evaluate(
     **Arguments:**
 
     - `model`: any `AbstractRNN`; `inputs`: `[time, input]` (batch with `jax.vmap`).
-    - `max_iter`: most Newton steps (default T, which suffices for deer and quasi-deer;
-      32 under `"auto"`); `tol`: converged when every |s_t,i − f_t(s_{t−1})_i| ≤
+    - `max_iter`: most Newton steps (default T, which suffices for deer and quasi-deer
+      but not always for the damped steps of elk; 32 under `"auto"`); `tol`: converged when every |s_t,i − f_t(s_{t−1})_i| ≤
       tol · max(1, |f_t(s_{t−1})_i|) (default 1e-12 for float64, 1e-5 for float32).
     - `state0`: `[state]`, default `model.initial_state()`; `guess`: `[time, state]`,
       the first iterate (a warm start; default s_0 at every step); `damping`: ELK's
