@@ -208,6 +208,7 @@ def analyze(
     noise_std: float = typer.Option(None, "--noise-std", help="HMM mechanism: noise std of the residency, drive-scaling and training runs (default 1)."),
     mechanism_settings: list[str] = typer.Option([], "--mechanism-setting", help="HMM mechanism: any other setting as name=value (repeatable; lists comma-separated), e.g. max_dwell=60."),
     training_dynamics: bool = typer.Option(True, "--training-dynamics/--no-training-dynamics", help="HMM mechanism: also analyse the stored parameter snapshots."),
+    mechanism_parts: list[str] = typer.Option([], "--mechanism-part", help="HMM mechanism: only this part (repeatable): global_dynamics, residency, linearisation, units, drive_scaling."),
 ):
     """Run analyses over every trained network of a store and write the results into it."""
     if not (fixed_points or timescales or degeneracy or hmm_mechanism):
@@ -240,7 +241,8 @@ def analyze(
             if noise_std is not None:
                 keywords["noise_std"] = noise_std
             settings = na.HMMMechanism(**keywords)
-            results = na.hmm_mechanism(store, settings=settings, training=training_dynamics, **common)
+            parts = tuple(mechanism_parts) or None
+            results = na.hmm_mechanism(store, settings=settings, parts=parts, training=training_dynamics, **common)
             _print_hmm_mechanism(results)
 
 
@@ -279,23 +281,26 @@ def _print_hmm_mechanism(results):
     for col in cols:
         table.add_column(col, justify="right")
     for g, ds in results.items():
-        mus = np.asarray(ds["mu"].values)
-        i_mu = int(np.argmin(np.abs(mus)))
         for i, m in enumerate(np.asarray(ds["member"].values)):
-            count = np.asarray(ds["residency_label_count"].values[i])
-            unstable = np.asarray(ds["linear_mean_unstable"].values[i])
-            changes = np.asarray(ds["scaling_changes"].values[i])
-            table.add_row(
-                str(m), g,
-                " ".join(f"{r:.3g}" for r in np.asarray(ds["global_radius"].values[i])),
-                "yes" if bool(np.all(ds["global_collapsed"].values[i])) else "no",
-                "/".join(str(int(c)) for c in count[:3]),
-                f"{unstable[2]:.2g}, {unstable[1]:.2g}",
-                f"{float(np.mean(ds['residency_dwell'].values[i])):.3g}",
-                " ".join(str(int(u)) for u in np.asarray(ds["units_kick"].values[i])),
-                f"{float(ds['scaling_baseline_changes'].values[i]):.3g}, {mus[i_mu]:g} -> "
-                f"{changes[0, i_mu]:.3g}/{changes[1, i_mu]:.3g}",
-            )
+            row = {k: np.asarray(v.values[i]) for k, v in ds.data_vars.items() if v.dims[:1] == ("member",)}
+            cells = ["-"] * 7
+            if "global_radius" in row:
+                cells[0] = " ".join(f"{r:.3g}" for r in row["global_radius"])
+                cells[1] = "yes" if bool(np.all(row["global_collapsed"])) else "no"
+            if "residency_label_count" in row:
+                cells[2] = "/".join(str(int(c)) for c in row["residency_label_count"][:3])
+                cells[4] = f"{float(np.mean(row['residency_dwell'])):.3g}"
+            if "linear_mean_unstable" in row:
+                cells[3] = f"{row['linear_mean_unstable'][2]:.2g}, {row['linear_mean_unstable'][1]:.2g}"
+            if "units_kick" in row:
+                cells[5] = " ".join(str(int(u)) for u in row["units_kick"])
+            if "scaling_changes" in row:
+                mus = np.asarray(ds["mu"].values)
+                j = int(np.argmin(np.abs(mus)))
+                changes = row["scaling_changes"]
+                cells[6] = (f"{float(row['scaling_baseline_changes']):.3g}, {mus[j]:g} -> "
+                            f"{changes[0, j]:.3g}/{changes[1, j]:.3g}")
+            table.add_row(str(m), g, *cells)
     console.print(table)
 
 

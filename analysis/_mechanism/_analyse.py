@@ -12,7 +12,7 @@ from ._linearise import TrajectoryLinearisation, linearise_trajectory
 from ._residency import ResidencyResult, noisy_trajectory, residency
 from ._runs import principal_plane
 from ._scaling import DriveScalingResult, drive_scaling
-from ._settings import HMMMechanism, resolve
+from ._settings import HMMMechanism, resolve, resolve_parts
 from ._units import (
     UNIT_MODELS,
     KickUnits,
@@ -24,7 +24,7 @@ from ._units import (
 
 
 class MechanismResult(eqx.Module):
-    """Everything `analyse_mechanism` finds for one network.
+    """Everything `analyse_mechanism` finds for one network (None for a part not run).
 
     **Fields:** `global_dynamics` (`GlobalDynamicsResult`), `residency`
     (`ResidencyResult`), `residency_trace` `[time, pc]` (the segmented trajectory on its
@@ -33,13 +33,13 @@ class MechanismResult(eqx.Module):
     (`DriveScalingResult`, of the kick units or of both populations).
     """
 
-    global_dynamics: GlobalDynamicsResult
-    residency: ResidencyResult
-    residency_trace: Float[Array, "time pc"]
-    linearisation: TrajectoryLinearisation
-    kick: KickUnits
-    populations: NoisePopulations
-    drive_scaling: DriveScalingResult
+    global_dynamics: GlobalDynamicsResult | None
+    residency: ResidencyResult | None
+    residency_trace: Float[Array, "time pc"] | None
+    linearisation: TrajectoryLinearisation | None
+    kick: KickUnits | None
+    populations: NoisePopulations | None
+    drive_scaling: DriveScalingResult | None
 
 
 def analyse_mechanism(
@@ -47,6 +47,7 @@ def analyse_mechanism(
     *,
     settings: HMMMechanism | None = None,
     key: PRNGKeyArray,
+    parts=None,
     **keywords,
 ) -> MechanismResult:
     """The mechanism analyses of Torre et al. (NeurIPS 2025) on one network.
@@ -59,17 +60,21 @@ def analyse_mechanism(
     dynamics need parameter snapshots: see `training_dynamics`.
 
     **Arguments:** `settings` (`HMMMechanism`; keywords are routed to every part with
-    that field), `key`.
+    that field), `key`, `parts` (a subset of "global_dynamics", "residency",
+    "linearisation", "units", "drive_scaling"; None: all; what a part needs is run
+    too). Each part draws its own key from `key`, so its results do not depend on which
+    other parts run.
 
     **Returns:** a `MechanismResult`; jittable and vmappable over members.
     """
-    if not isinstance(model, UNIT_MODELS):
+    parts = resolve_parts("analyse_mechanism", parts)
+    if "units" in parts and not isinstance(model, UNIT_MODELS):
         raise TypeError(
             f"analyse_mechanism: kick units and noise populations need one recurrent matrix "
             f"W [hidden, hidden] and a pre-activation per unit; {type(model).__name__} has "
-            f"neither (they are defined for {', '.join(m.__name__ for m in UNIT_MODELS)}). Run "
-            "the parts that work on any model on their own: global_dynamics, residency, "
-            "linearise_trajectory, drive_scaling."
+            f"neither (they are defined for {', '.join(m.__name__ for m in UNIT_MODELS)}). "
+            "Pass parts=('global_dynamics', 'residency', 'linearisation'), or run "
+            "drive_scaling on a unit set of your own."
         )
     settings = resolve("analyse_mechanism", HMMMechanism, settings, {})
     if keywords:
@@ -77,28 +82,35 @@ def analyse_mechanism(
             settings.global_dynamics, settings.residency, settings.units,
             settings.drive_scaling, settings.training, **keywords,
         )
-    return _analyse_mechanism(model, settings, key)
+    return _analyse_mechanism(model, settings, key, parts)
 
 
 @eqx.filter_jit
-def _analyse_mechanism(model, settings, key):
+def _analyse_mechanism(model, settings, key, parts):
     kg, kt, kr, ks = jr.split(key, 4)
-    g = global_dynamics(model, settings=settings.global_dynamics, key=kg)
-    rs = settings.residency
-    states = noisy_trajectory(
-        model, rs.n_time, key=kt, noise_std=rs.noise_std, burn_in=rs.burn_in,
-        process_noise=rs.process_noise,
-    )
-    res = residency(model, states, settings=rs, key=kr)
-    _, components, _ = principal_plane(jnp.cov(states.T, bias=True).reshape(states.shape[1], states.shape[1]))
-    trace = (states - states.mean(0)) @ components.T
-    lin = linearise_trajectory(model, states, res.label, n_eig=settings.global_dynamics.n_eig)
-    us = settings.units
-    kick = kick_units(model, states, res.label, n_units=min(us.n_kick, model.hidden_size - 2))
-    pops = noise_populations(model, size=us.population_size, by=us.population_by, kick=kick.index)
-    if settings.drive_scaling.target == "kick":
-        target = unit_mask(model.hidden_size, kick.index)
-    else:
-        target = unit_mask(model.hidden_size, pops.index.reshape(-1))
-    scaling = drive_scaling(model, target, settings=settings.drive_scaling, key=ks)
+    g = res = trace = lin = kick = pops = scaling = None
+    if "global_dynamics" in parts:
+        g = global_dynamics(model, settings=settings.global_dynamics, key=kg)
+    if "residency" in parts:
+        rs = settings.residency
+        states = noisy_trajectory(
+            model, rs.n_time, key=kt, noise_std=rs.noise_std, burn_in=rs.burn_in,
+            process_noise=rs.process_noise,
+        )
+        res = residency(model, states, settings=rs, key=kr)
+        n = states.shape[1]
+        _, components, _ = principal_plane(jnp.cov(states.T, bias=True).reshape(n, n))
+        trace = (states - states.mean(0)) @ components.T
+    if "linearisation" in parts:
+        lin = linearise_trajectory(model, states, res.label, n_eig=settings.global_dynamics.n_eig)
+    if "units" in parts:
+        us = settings.units
+        kick = kick_units(model, states, res.label, n_units=min(us.n_kick, model.hidden_size - 2))
+        pops = noise_populations(model, size=us.population_size, by=us.population_by, kick=kick.index)
+    if "drive_scaling" in parts:
+        if settings.drive_scaling.target == "kick":
+            target = unit_mask(model.hidden_size, kick.index)
+        else:
+            target = unit_mask(model.hidden_size, pops.index.reshape(-1))
+        scaling = drive_scaling(model, target, settings=settings.drive_scaling, key=ks)
     return MechanismResult(g, res, trace, lin, kick, pops, scaling)

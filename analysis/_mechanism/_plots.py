@@ -31,10 +31,21 @@ def _one_member(ds: xr.Dataset, owner: str) -> xr.Dataset:
     return ds
 
 
+def _absent(ds: xr.Dataset, var: str, ax, title: str) -> bool:
+    """Say so on `ax` when `var` was not computed (a part left out of the analysis)."""
+    if var in ds:
+        return False
+    ax.text(0.5, 0.5, "not computed", ha="center", va="center", transform=ax.transAxes)
+    ax.set(title=title)
+    return True
+
+
 def plot_orbits(ds: xr.Dataset, *, ax=None):
     """The first states of each noise-driven run in its PC1–2 plane, one line per scale."""
     ds = _one_member(ds, "plot_orbits")
     fig, ax = _axes(ax)
+    if _absent(ds, "global_trace", ax, "orbits under noise"):
+        return fig
     trace = np.asarray(ds["global_trace"].values)
     for i, scale in enumerate(np.asarray(ds["scale"].values)):
         ax.plot(trace[i, :, 0], trace[i, :, 1], lw=0.6, label=f"σ = {scale:g}")
@@ -47,6 +58,8 @@ def plot_orbit_size(ds: xr.Dataset, *, ax=None):
     """Orbit radius against noise scale, with the line through the first point (∝ σ)."""
     ds = _one_member(ds, "plot_orbit_size")
     fig, ax = _axes(ax)
+    if _absent(ds, "global_radius", ax, "orbit size"):
+        return fig
     scale = np.asarray(ds["scale"].values)
     radius = np.asarray(ds["global_radius"].values)
     ax.plot(scale, radius, "o-", label="radius")
@@ -60,6 +73,8 @@ def plot_residency(ds: xr.Dataset, *, ax=None):
     """The segmented trajectory in its PC1–2 plane, coloured by label."""
     ds = _one_member(ds, "plot_residency")
     fig, ax = _axes(ax)
+    if _absent(ds, "residency_trace", ax, "residency labels"):
+        return fig
     trace = np.asarray(ds["residency_trace"].values)
     label = np.asarray(ds["residency_label"].values)
     ax.plot(trace[:, 0], trace[:, 1], color="0.85", lw=0.5, zorder=0)
@@ -75,6 +90,8 @@ def plot_unstable(ds: xr.Dataset, *, ax=None):
     """Mean number of unstable local eigenvalues per label."""
     ds = _one_member(ds, "plot_unstable")
     fig, ax = _axes(ax)
+    if _absent(ds, "linear_mean_unstable", ax, "local linearisation"):
+        return fig
     values = np.asarray(ds["linear_mean_unstable"].values)
     ax.bar(np.arange(len(LABELS)), np.nan_to_num(values), color=_LABEL_COLOURS)
     ax.set_xticks(np.arange(len(LABELS)), LABELS, fontsize=8)
@@ -86,6 +103,8 @@ def plot_drive_scaling(ds: xr.Dataset, *, ax=None):
     """Output changes per sequence against μ, for the target and the control set."""
     ds = _one_member(ds, "plot_drive_scaling")
     fig, ax = _axes(ax)
+    if _absent(ds, "scaling_changes", ax, "drive scaling"):
+        return fig
     mu = np.asarray(ds["mu"].values)
     changes = np.asarray(ds["scaling_changes"].values)
     persists = np.asarray(ds["scaling_persists"].values)

@@ -13,6 +13,30 @@ from neurodyn import _checks
 
 TARGETS = ("kick", "populations")
 POPULATION_SCORES = ("input", "kick")
+#: The parts of `analyse_mechanism`, in the order they run, and what each one needs.
+PARTS = ("global_dynamics", "residency", "linearisation", "units", "drive_scaling")
+_NEEDS = {"linearisation": ("residency",), "units": ("residency",), "drive_scaling": ("residency", "units")}
+
+
+def resolve_parts(owner: str, parts) -> tuple[str, ...]:
+    """`parts` (None: all) checked, with what they need added, in the order they run."""
+    if parts is None:
+        return PARTS
+    if isinstance(parts, str):
+        parts = (parts,)
+    parts = tuple(parts)
+    for part in parts:
+        if part not in PARTS:
+            raise ValueError(
+                f"{owner}: parts holds {part!r}, which is not one of {list(PARTS)}."
+                f"{_checks.closest(part, PARTS)}"
+            )
+    if not parts:
+        raise ValueError(f"{owner}: parts is empty; name at least one of {list(PARTS)}, or pass None for all.")
+    wanted = set(parts)
+    for part in parts:
+        wanted.update(_NEEDS.get(part, ()))
+    return tuple(p for p in PARTS if p in wanted)
 
 
 def _floats(owner: str, field: str, values, *, low: float, low_open: bool) -> tuple[float, ...]:

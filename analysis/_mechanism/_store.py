@@ -9,18 +9,20 @@ import jax.random as jr
 import numpy as np
 import xarray as xr
 
+from neurodyn import _checks
+
 from .._over_members import Chunk, run_over_members
 from ._analyse import analyse_mechanism
 from ._dataset import NAME, mechanism_to_dataset
-from ._settings import HMMMechanism, settings_dict
+from ._settings import HMMMechanism, resolve_parts, settings_dict
 from ._training import training_dynamics
 
 SNAPSHOT = "snapshot_"
 
 
 @eqx.filter_jit
-def _analyse_chunk(models, keys, settings):
-    return eqx.filter_vmap(lambda m, k: analyse_mechanism(m, settings=settings, key=k))(models, keys)
+def _analyse_chunk(models, keys, settings, parts):
+    return eqx.filter_vmap(lambda m, k: analyse_mechanism(m, settings=settings, key=k, parts=parts))(models, keys)
 
 
 @eqx.filter_jit
@@ -66,6 +68,7 @@ def hmm_mechanism(
     members_per_chunk: int = 16,
     selection: dict | None = None,
     figures: str | pathlib.Path | None = None,
+    parts=None,
     training: bool = True,
     seed: int = 0,
     progress: bool = True,
@@ -89,10 +92,17 @@ def hmm_mechanism(
     **Arguments:** `store` (a path or an open `SweepStore`); `settings` (`HMMMechanism`;
     keywords are routed to every part with that field, e.g. `scales=[0.1, 1, 2, 3, 4]`,
     `n_steps=30_000`, `mu=[0, 1, 2]`, `noise_std=1.0`); `selection` (hyperparameter
-    values choosing members); `figures` (a folder: one figure per member); `seed`.
+    values choosing members); `figures` (a folder: one figure per member); `parts` (as
+    in `analyse_mechanism`; None: all; stored with the settings); `training`; `seed`.
 
     **Returns:** the results per group.
     """
+    owner = "hmm_mechanism"
+    if settings is not None and not isinstance(settings, HMMMechanism):
+        raise TypeError(
+            f"{owner}: settings must be an HMMMechanism, got {type(settings).__name__}; build "
+            "one with HMMMechanism(...) or pass its fields as keywords."
+        )
     if settings is None:
         settings = HMMMechanism(**keywords)
     elif keywords:
@@ -100,16 +110,16 @@ def hmm_mechanism(
             settings.global_dynamics, settings.residency, settings.units,
             settings.drive_scaling, settings.training, **keywords,
         )
-    elif not isinstance(settings, HMMMechanism):
-        raise TypeError(
-            f"hmm_mechanism: settings must be an HMMMechanism, got {type(settings).__name__}."
-        )
-    stored = {**settings_dict(settings), "seed": int(seed), "with_training": bool(training)}
+    parts = resolve_parts(owner, parts)
+    seed = _checks.positive_int(owner, "seed", seed, minimum=0)
+    stored = {
+        **settings_dict(settings), "parts": list(parts), "seed": seed, "with_training": bool(training),
+    }
 
     def analyse(chunk: Chunk) -> xr.Dataset:
         keys = member_keys(seed, chunk.members)
         k_main, k_train = keys[:, 0], keys[:, 1]
-        result = _analyse_chunk(chunk.models, k_main, settings)
+        result = _analyse_chunk(chunk.models, k_main, settings, parts)
         train, steps, loss = None, None, None
         if training and any(v.startswith(SNAPSHOT) for v in chunk.data.data_vars):
             snaps = snapshot_models(chunk.models, chunk.data)

@@ -113,3 +113,27 @@ def test_figures_draw_the_stored_numbers(ds, tmp_path):
     assert bare.axes[0].texts[0].get_text() == "no parameter snapshots"
     with pytest.raises(ValueError, match=r"member dimension of size 2; plot one member at a time"):
         na.plot_mechanism(ds)
+
+
+def test_a_subset_of_parts_runs_alone_and_is_stored_and_drawn_as_such(tmp_path):
+    # h = (relu(x), relu(-x)) read out as is, W = 0: every Jacobian is 0, nothing unstable
+    model = VanillaRNN(1, 2, 2, activation="relu", bias=False, readout_bias=False, key=jr.key(0))
+    model = eqx.tree_at(lambda m: m.W_rec, model, jnp.zeros((2, 2)))
+    model = eqx.tree_at(lambda m: m.W_in, model, jnp.array([[1.0], [-1.0]]))
+    model = eqx.tree_at(lambda m: m.W_out, model, jnp.eye(2))
+    small = dict(n_time=30, burn_in=2, n_continuations=4, max_dwell=10, kick_max=4)
+    alone = na.analyse_mechanism(model, parts="residency", key=jr.key(1), **small)
+    both = na.analyse_mechanism(model, parts=["linearisation"], key=jr.key(1), **small)
+    assert alone.global_dynamics is None and alone.linearisation is None and alone.drive_scaling is None
+    # a part's results do not depend on which other parts run
+    np.testing.assert_array_equal(np.asarray(alone.residency.dwell), np.asarray(both.residency.dwell))
+    np.testing.assert_array_equal(np.asarray(both.linearisation.n_unstable), 0)
+    stacked = jax.tree_util.tree_map(lambda x: x[None], both)
+    ds = na.mechanism_to_dataset(stacked, member=np.array([5]))
+    assert sorted({v.split("_")[0] for v in ds.data_vars}) == ["linear", "residency"]
+    assert "scale" not in ds.coords and "mu" not in ds.coords
+    prepare(ds).to_zarr(tmp_path / "p.zarr", consolidated=False, zarr_format=3)
+    xr.testing.assert_identical(xr.open_zarr(tmp_path / "p.zarr", consolidated=False).load(), ds)
+    fig = na.plot_mechanism(ds.sel(member=5))
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert texts.count("not computed") == 3 and "no parameter snapshots" in texts

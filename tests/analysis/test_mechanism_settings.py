@@ -55,6 +55,18 @@ def test_settings_errors_name_the_field_and_the_fix(build, error, message):
         build()
 
 
+def test_parts_bring_what_they_need():
+    from neurodyn.analysis._mechanism._settings import resolve_parts
+
+    assert resolve_parts("f", None) == ("global_dynamics", "residency", "linearisation", "units", "drive_scaling")
+    assert resolve_parts("f", ["drive_scaling"]) == ("residency", "units", "drive_scaling")
+    assert resolve_parts("f", ("linearisation", "global_dynamics")) == ("global_dynamics", "residency", "linearisation")
+    with pytest.raises(ValueError, match=r"f: parts holds 'residence', which is not one of .* Did you mean 'residency'\?"):
+        resolve_parts("f", ["residence"])
+    with pytest.raises(ValueError, match=r"f: parts is empty; name at least one of"):
+        resolve_parts("f", [])
+
+
 def test_analyses_refuse_settings_of_another_kind():
     model = VanillaRNN(1, 3, 2, activation="relu", bias=False, key=jr.key(0))
     with pytest.raises(TypeError, match=r"residency: settings must be a Residency, got GlobalDynamics"):
@@ -72,6 +84,7 @@ def test_analyses_refuse_settings_of_another_kind():
         (["--mechanism-setting", "max_dwell"], "--mechanism-setting 'max_dwell' must look like name=value"),
         (["--mechanism-setting", "kick_max=60"], "transition_below <= kick_max < max_dwell"),
         (["--noise-std", "-0.5"], "noise_std=-0.5 is outside the allowed range [0, inf)"),
+        (["--mechanism-part", "orbits"], "hmm_mechanism: parts holds 'orbits', which is not one of"),
     ],
 )
 def test_cli_bad_mechanism_settings_are_one_line_errors(options, expected, tmp_path):

@@ -72,9 +72,12 @@ def test_other_settings_are_refused_and_replace_replaces(store):
     with pytest.raises(ValueError, match=r"other settings \(residency: .*'max_dwell': 20.*replace=True"):
         na.hmm_mechanism(store, progress=False, **{**SMALL, "max_dwell": 25})
     xr.testing.assert_identical(neurodyn.open_sweep(store).analysis("hmm_mechanism").load(), before)
-    na.hmm_mechanism(store, selection={"seed": 0}, progress=False, replace=True, training=False, **SMALL)
+    with pytest.raises(ValueError, match=r"other settings \(parts: .* -> \['residency'\]\)"):
+        na.hmm_mechanism(store, progress=False, parts=["residency"], **SMALL)
+    na.hmm_mechanism(store, selection={"seed": 0}, progress=False, replace=True, training=False, parts=["residency"], **SMALL)
     after = neurodyn.open_sweep(store).analysis("hmm_mechanism").load()
-    assert after.sizes["member"] == 1 and "training_radius" not in after
+    assert after.sizes["member"] == 1 and "training_radius" not in after and "global_radius" not in after
+    np.testing.assert_array_equal(after["residency_dwell"].values, before["residency_dwell"].sel(member=[0]).values)
 
 
 def test_cli_runs_the_mechanism_and_prints_a_table(store):

@@ -112,5 +112,5 @@ def test_noise_population_errors_name_the_fix():
         na.noise_populations(GRU(2, 4, 2, key=jr.key(0)))
     with pytest.raises(TypeError, match="no pre-activation is defined for GRU; pass pre_activation_fn"):
         na.pre_activation(GRU(2, 4, 2, key=jr.key(0)), jnp.zeros(4))
-    with pytest.raises(TypeError, match=r"analyse_mechanism: kick units .* GRU has neither .* Run the parts"):
+    with pytest.raises(TypeError, match=r"analyse_mechanism: kick units .* GRU has neither .* Pass parts=\('global_dynamics', 'residency', 'linearisation'\)"):
         na.analyse_mechanism(GRU(2, 4, 2, key=jr.key(0)), key=jr.key(0))
