@@ -86,7 +86,7 @@ def evaluate(
     # Numbers travel as arrays, and s0 and the first iterate are always given, so one
     # compiled program serves every max_iter, tol, λ, state0 and warm start.
     max_iter = jnp.asarray(max_iter, dtype=jnp.int32)
-    tol = None if tol is None else jnp.asarray(tol)
+    tol = jnp.asarray(jnp.nan if tol is None else tol)  # NaN: the dtype's default
     damping = jnp.asarray(damping)
     s0 = model.initial_state() if state0 is None else jnp.asarray(state0)
     if method == "scan":
@@ -100,7 +100,7 @@ def evaluate(
 def _evaluate(model, inputs, s0, guess, tol, damping, max_iter, key, *, method):
     dtype = jax.eval_shape(model.step, s0, inputs[0]).dtype
     s0 = s0.astype(dtype)
-    tol = default_tol(dtype) if tol is None else tol.astype(dtype)
+    tol = jnp.where(jnp.isnan(tol), default_tol(dtype), tol).astype(dtype)
     damping = damping.astype(dtype)
     if method == "scan":
         return _scan(model, inputs, s0, key, dtype, iterations=jnp.asarray(0, dtype=jnp.int32))

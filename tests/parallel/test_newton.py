@@ -81,13 +81,15 @@ def test_overflow_guard_keeps_a_chaotic_solve_finite(scan):
     assert float(jnp.max(error[:30])) <= 1e-5
 
 
-def test_nan_residual_never_counts_as_converged(scan):
+def test_nan_or_inf_residual_never_counts_as_converged(scan):
     with jax.enable_x64(True):
         model, inputs = _network(0.8)
         guess = jnp.full((N_TIME, 8), jnp.nan).at[0].set(0.0)
         traj, info = evaluate(model, inputs, method="deer", guess=guess)
         assert not bool(info.converged) and int(info.iterations) == 0
         assert bool(jnp.isnan(info.max_residual))
+        _, info = evaluate(model, inputs, method="deer", guess=jnp.zeros((N_TIME, 8)).at[7, 2].set(jnp.inf))
+        assert not bool(info.converged) and int(info.iterations) == 0
         traj, info = evaluate(model, inputs, method="auto", parallel=True, guess=guess)
         assert bool(info.scanned) and bool(info.converged)
         np.testing.assert_array_equal(traj.state, scan(model, inputs).state)
@@ -206,3 +208,17 @@ def test_chaotic_network_full_solve_is_honest(scan):
                 assert float(info.max_residual) <= 1e-11
             else:
                 assert float(info.max_residual) > 1e-12
+
+
+def test_one_compiled_program_serves_gains_iterations_tolerances_and_starts():
+    from neurodyn.parallel._evaluate import _evaluate
+
+    cache = _evaluate._cached  # the jitted program behind `evaluate`
+    before = cache._cache_size()
+    inputs = jr.normal(jr.key(1), (37, 2))
+    for gain in (0.5, 0.9):
+        model = VanillaRNN(2, 8, 1, init="gain", gain=gain, key=jr.key(0))
+        for max_iter, tol in ((3, 1e-4), (7, 1e-6)):
+            evaluate(model, inputs, method="deer", max_iter=max_iter, tol=tol, state0=gain * jnp.ones(8))
+        evaluate(model, inputs, method="deer", guess=jnp.zeros((37, 8)))
+    assert cache._cache_size() == before + 1
