@@ -4,8 +4,12 @@ from ._degeneracy._behaviour import output_distance as output_distance
 from ._degeneracy._behaviour import sigma_ood as sigma_ood
 from ._degeneracy._dataset import degeneracy_to_dataset as degeneracy_to_dataset
 from ._degeneracy._dsa import delay_embed as delay_embed
+from ._degeneracy._dsa import explained_variance_rank as explained_variance_rank
 from ._degeneracy._dsa import fit_dmd as fit_dmd
 from ._degeneracy._dsa import split_trials as split_trials
+from ._degeneracy._dsa_compare import (
+    DSA_SCORES as DSA_SCORES,
+)
 from ._degeneracy._dsa_compare import (
     DSADistance as DSADistance,
 )

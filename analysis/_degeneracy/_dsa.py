@@ -10,9 +10,15 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from neurodyn import _checks
+
+#: the rank rules besides an integer rank
+RANK_RULES = ("explained_variance",)
+#: the default `variance_threshold` (ours: the reference package has none)
+VARIANCE_THRESHOLD = 0.95
 
 
 def delay_embed(
@@ -44,31 +50,119 @@ def delay_embed(
     )
 
 
+def _trials(owner: str, X):
+    if X.ndim == 2:
+        X = X[None]
+    if X.ndim != 3:
+        raise ValueError(
+            f"{owner}: X must be [trial, time, hidden] or [time, hidden], got shape {X.shape}."
+        )
+    return X
+
+
+def check_rank(owner: str, rank, variance_threshold) -> None:
+    """Refuse a rank that is neither an integer >= 1 nor a rule in `RANK_RULES`, and a
+    `variance_threshold` outside (0, 1]."""
+    if isinstance(rank, str):
+        if rank not in RANK_RULES:
+            raise ValueError(
+                f"{owner}: rank={rank!r} is not an integer or one of {list(RANK_RULES)}."
+                f"{_checks.closest(rank, RANK_RULES)} Pass the number of principal directions "
+                'to keep, or rank="explained_variance" with a variance_threshold.'
+            )
+    elif isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
+        raise ValueError(
+            f"{owner}: rank must be an integer >= 1 or one of {list(RANK_RULES)}, got {rank!r}. "
+            "Pass the number of principal directions to keep (e.g. rank=10), or "
+            'rank="explained_variance" to choose it from the data.'
+        )
+    _checks.in_range(
+        owner, "variance_threshold", variance_threshold, low=0.0, low_open=True, high=1.0,
+        fix="It is the fraction of the delay-embedded data's variance to explain, e.g. 0.95.",
+    )
+
+
 @eqx.filter_jit
+def embedding_singular_values(X, n_delays, delay_interval):
+    """Singular values of the delay embeddings of all trials `[trial, time, hidden]` stacked."""
+    H = jax.vmap(lambda x: delay_embed(x, n_delays, delay_interval))(X)
+    return jnp.linalg.svd(H.reshape(-1, H.shape[-1]), compute_uv=False)
+
+
+def rank_from_singular_values(s, variance_threshold: float) -> int:
+    """The smallest r with Σ_{i≤r} s_i² / Σ_i s_i² ≥ `variance_threshold` (at most len(s))."""
+    s2 = np.asarray(s, dtype=np.float64) ** 2
+    explained = np.cumsum(s2) / np.sum(s2)
+    return int(min(np.searchsorted(explained, variance_threshold) + 1, len(s2)))
+
+
+def explained_variance_rank(
+    X: Float[Array, "trial time hidden"] | Float[Array, "time hidden"],
+    variance_threshold: float = VARIANCE_THRESHOLD,
+    *,
+    n_delays: int = 1,
+    delay_interval: int = 1,
+) -> int:
+    """The smallest rank whose principal directions explain `variance_threshold` of the data.
+
+        r = min { r : Σ_{i≤r} s_i² / Σ_i s_i² ≥ variance_threshold }
+
+    with s the singular values of the delay embeddings of all trials stacked row-wise
+    (not mean-centred, as in `fit_dmd`). This is the `rank_explained_variance` rule of
+    Ostrow et al.'s reference code (`dsa-metric`), which has no default threshold; ours
+    is 0.95. Needs concrete data (the rank fixes the operator's shape), so it runs
+    outside `jit`/`vmap`.
+
+    **Returns:** the rank, a Python int between 1 and `n_delays · hidden`.
+    """
+    check_rank("explained_variance_rank", "explained_variance", variance_threshold)
+    if not _checks.is_concrete(X):
+        raise ValueError(
+            "explained_variance_rank: needs concrete data, got a traced X (inside jit or "
+            "vmap); call it on the data first and pass the integer rank inside."
+        )
+    X = _trials("explained_variance_rank", jnp.asarray(X))
+    return rank_from_singular_values(embedding_singular_values(X, n_delays, delay_interval), variance_threshold)
+
+
 def fit_dmd(
     X: Float[Array, "trial time hidden"] | Float[Array, "time hidden"],
     *,
-    rank: int,
+    rank: int | str,
     n_delays: int = 1,
     delay_interval: int = 1,
     ridge: float = 0.0,
+    whiten: bool = False,
+    variance_threshold: float = VARIANCE_THRESHOLD,
 ) -> Float[Array, "rank rank"]:
     """The DMD operator of delay-embedded, rank-reduced trajectories.
 
-    With H the delay embeddings of all trials stacked row-wise and V the top `rank`
-    right singular vectors of H, the coordinates are z = V^T h (principal components,
-    not whitened, so an orthogonal change of the hidden basis changes A only by an
-    orthogonal similarity). A minimises Σ ‖z[t+1] − A z[t]‖² + λ‖A‖_F² over pairs of
-    consecutive steps within each trial, with λ = `ridge` · mean(‖z‖²) so that the fit
-    does not depend on the scale of X. Data are not mean-centred (an offset shows up as
-    an eigenvalue near 1), as in DSA.
+    With H = U S Vᵀ the SVD of the delay embeddings of all trials stacked row-wise, the
+    coordinates are z = V_rᵀ h (principal components, `whiten=False`) or z̃ = S_r⁻¹ V_rᵀ h,
+    the rows of U_r (whitened: unit norm over all samples, `whiten=True`, as the
+    reference code `dsa-metric` fits its operator). A minimises Σ ‖z[t+1] − A z[t]‖² +
+    λ‖A‖_F² over consecutive steps within each trial, λ = `ridge` · mean(‖z‖²) in the
+    coordinates fitted. Since z̃ = S_r⁻¹ z and least squares is equivariant under an
+    invertible change of coordinates, with `ridge=0`
+
+        A_whitened = S_r⁻¹ A S_r,   S_r = diag(s_1, …, s_r) of H,
+
+    so both have the same eigenvalues; with ridge > 0 only approximately. Unwhitened, an
+    orthogonal change of the hidden basis changes A by an orthogonal similarity, and each
+    direction counts by its variance; whitened, entry A_ij is scaled by s_j / s_i, so the
+    low-variance directions a fixed rank keeps count as much as the leading ones (the
+    default is the unwhitened form: SCIENCE.md §2's metric). Data are not mean-centred.
 
     **Arguments:**
 
     - `X`: `[trial, time, hidden]` (or one trial `[time, hidden]`).
-    - `rank`: number of principal directions kept; at most `n_delays · hidden`.
+    - `rank`: number of principal directions kept, at most `n_delays · hidden`; or
+      `"explained_variance"`: `explained_variance_rank(X, variance_threshold, ...)`
+      (needs concrete X, so not under `jit`/`vmap`).
     - `n_delays`, `delay_interval`: see `delay_embed`.
     - `ridge`: relative ridge penalty λ ≥ 0.
+    - `whiten`: fit in whitened coordinates (the reference's operator).
+    - `variance_threshold`: in (0, 1]; used with `rank="explained_variance"`.
 
     **Returns:** `A`, `[rank, rank]`.
 
@@ -76,12 +170,26 @@ def fit_dmd(
     structure of computation in neural circuits with dynamical similarity analysis",
     NeurIPS 2023.
     """
-    if X.ndim == 2:
-        X = X[None]
-    if X.ndim != 3:
-        raise ValueError(f"fit_dmd: X must be [trial, time, hidden] or [time, hidden], got shape {X.shape}.")
-    rank = _checks.positive_int("fit_dmd", "rank", rank)
+    check_rank("fit_dmd", rank, variance_threshold)
     _checks.in_range("fit_dmd", "ridge", ridge, low=0.0)
+    if not isinstance(whiten, (bool, np.bool_)):
+        raise TypeError(f"fit_dmd: whiten must be True or False, got {whiten!r}.")
+    X = _trials("fit_dmd", X)
+    if isinstance(rank, str):
+        if not _checks.is_concrete(X):
+            raise ValueError(
+                'fit_dmd: rank="explained_variance" needs concrete data, got a traced X (inside '
+                "jit or vmap); choose the rank first with explained_variance_rank(X, ...) and "
+                "pass the integer."
+            )
+        rank = explained_variance_rank(
+            X, variance_threshold, n_delays=n_delays, delay_interval=delay_interval
+        )
+    return _fit_dmd(X, int(rank), n_delays, delay_interval, ridge, bool(whiten))
+
+
+@eqx.filter_jit
+def _fit_dmd(X, rank: int, n_delays: int, delay_interval: int, ridge, whiten: bool):
     H = jax.vmap(lambda x: delay_embed(x, n_delays, delay_interval))(X)
     n_trial, n_window, n_embed = H.shape
     if rank > min(n_embed, n_trial * n_window):
@@ -89,8 +197,12 @@ def fit_dmd(
             f"fit_dmd: rank={rank} exceeds the embedding's size (n_delays · hidden = {n_embed}, "
             f"rows = {n_trial * n_window}); choose rank <= {min(n_embed, n_trial * n_window)}."
         )
-    _, _, vt = jnp.linalg.svd(H.reshape(-1, n_embed), full_matrices=False)
-    Z = H @ vt[:rank].T
+    u, _, vt = jnp.linalg.svd(H.reshape(-1, n_embed), full_matrices=False)
+    if whiten:
+        # U_r is S_r⁻¹ V_rᵀ h row by row, without dividing by singular values near 0.
+        Z = u[:, :rank].reshape(n_trial, n_window, rank)
+    else:
+        Z = H @ vt[:rank].T
     Z0 = Z[:, :-1].reshape(-1, rank)
     Z1 = Z[:, 1:].reshape(-1, rank)
     lam = ridge * jnp.mean(jnp.sum(Z0**2, axis=1))

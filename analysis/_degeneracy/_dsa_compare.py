@@ -6,6 +6,23 @@ the component it starts in (and a rotation parameterisation, Cayley or exponenti
 reaches only det +1), so every search is started both from rotations C₀ and from
 C₀·R with the fixed reflection R = diag(−1, 1, …, 1), and the best of all restarts is
 kept.
+
+Scores, all from the one alignment C (minimising ‖A_x − C A_y Cᵀ‖ over C maximises
+⟨A_x, C A_y Cᵀ⟩_F, so the raw and the unit-norm problems share their minimiser):
+
+- `distance`: ‖A_x − C A_y Cᵀ‖_F on the operators as fitted (ours, SCIENCE.md §2);
+- `angle`: arccos ⟨Â_x, C Â_y Cᵀ⟩_F with Â = A / ‖A‖_F (the reference's "angular");
+- `euclidean`: ‖Â_x − C Â_y Cᵀ‖_F = 2 sin(angle / 2) (the reference's "euclidean");
+- `spectral`: (1/n) Σ_i |λ_i − μ_σ(i)| over the eigenvalues, σ the optimal matching
+  for that cost (ours, Wasserstein-1);
+- `wasserstein`: (1/n) Σ_i |λ_i − μ_σ(i)|², σ optimal for that cost (the reference's
+  "wasserstein": a squared Wasserstein-2 distance, no square root).
+
+The reference code is Ostrow et al.'s `dsa-metric` (`SimilarityTransformDist`, whose
+default score is "angular"; its `DSA` class defaults to "wasserstein"). Its convention
+is whitened operators (`fit_dmd(whiten=True)`) scored by angle, euclidean or
+wasserstein; ours, the default, is unwhitened operators scored by distance (with angle
+and spectral beside it).
 """
 
 import equinox as eqx
@@ -18,7 +35,7 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from neurodyn import _checks
 
-from ._dsa import fit_dmd, split_trials
+from ._dsa import VARIANCE_THRESHOLD, check_rank, explained_variance_rank, fit_dmd, split_trials
 from ._pairwise import pairwise
 
 
@@ -29,12 +46,16 @@ class DSADistance(eqx.Module):
 
     - `distance`: min over orthogonal C of ‖A_x − C A_y Cᵀ‖_F (≥ 0).
     - `angle`: the angle in [0, π] between A_x and C A_y Cᵀ at that C, i.e.
-      arccos(⟨A_x, C A_y Cᵀ⟩_F / (‖A_x‖ ‖A_y‖)); insensitive to the operators' scale.
+      arccos(⟨A_x, C A_y Cᵀ⟩_F / (‖A_x‖ ‖A_y‖)); insensitive to the operators' scale
+      (the reference's "angular" score).
+    - `euclidean`: ‖Â_x − C Â_y Cᵀ‖_F with Â = A / ‖A‖_F, in [0, 2] (the reference's
+      "euclidean" score).
     - `transform`: the orthogonal C found, `[rank, rank]`.
     """
 
     distance: Float[Array, ""]
     angle: Float[Array, ""]
+    euclidean: Float[Array, ""]
     transform: Float[Array, "rank rank"]
 
 
@@ -161,7 +182,7 @@ def dsa_distance(
     grows linearly with restarts and about as rank³ (on a 2-core CPU, ~0.5 s per pair at
     rank 8, ~6 s at rank 32). Jitted; vmappable over pairs.
 
-    **Returns:** a `DSADistance` (distance, angle, transform).
+    **Returns:** a `DSADistance` (distance, angle, euclidean, transform).
 
     Reference: Ostrow et al., NeurIPS 2023 (DSA); this implementation is our own.
     """
@@ -179,58 +200,85 @@ def dsa_distance(
     Cs, fs = jax.vmap(lambda C0: _descend(C0, A_x, A_y, n_iters, n_refine))(starts)
     best = jnp.argmin(fs)
     C = Cs[best]
-    return DSADistance(distance=jnp.sqrt(fs[best]), angle=_angle(A_x, C @ A_y @ C.T), transform=C)
+    euclidean = _unit_distance(A_x, C @ A_y @ C.T)
+    return DSADistance(
+        distance=jnp.sqrt(fs[best]),
+        # 2 arcsin(‖â − b̂‖/2) is arccos⟨â, b̂⟩, exact near 0 where arccos is not.
+        angle=2.0 * jnp.arcsin(jnp.clip(euclidean / 2.0, 0.0, 1.0)),
+        euclidean=euclidean,
+        transform=C,
+    )
 
 
-def _angle(a: Array, b: Array) -> Float[Array, ""]:
-    """Angle between two matrices, as 2 arcsin(‖â − b̂‖/2): exact near 0, where arccos is not."""
+def _unit_distance(a: Array, b: Array) -> Float[Array, ""]:
+    """‖a/‖a‖ − b/‖b‖‖_F."""
     tiny = jnp.finfo(a.dtype).tiny
     a = a / jnp.maximum(jnp.linalg.norm(a), tiny)
     b = b / jnp.maximum(jnp.linalg.norm(b), tiny)
-    return 2.0 * jnp.arcsin(jnp.clip(jnp.linalg.norm(a - b) / 2.0, 0.0, 1.0))
+    return jnp.linalg.norm(a - b)
 
 
 def _assignment(cost: np.ndarray) -> np.ndarray:
     return scipy.optimize.linear_sum_assignment(cost)[1].astype(np.int32)
 
 
-@eqx.filter_jit
-def spectral_distance(
-    A_x: Float[Array, "rank rank"], A_y: Float[Array, "rank rank"]
-) -> Float[Array, ""]:
-    """Wasserstein-1 distance between the eigenvalue sets of two operators.
-
-        W(A_x, A_y) = min over permutations σ of (1/n) Σ_i |λ_i − μ_σ(i)|
-
-    with λ, μ the eigenvalues in the complex plane, each set a uniform measure (so W is
-    the mean distance of an optimal one-to-one matching). Invariant to any similarity
-    transform (not only orthogonal ones). The matching runs on the host
-    (`scipy.optimize.linear_sum_assignment` through `jax.pure_callback`); the function
-    is jittable and vmappable.
-    """
-    lam = jnp.linalg.eigvals(A_x)
-    mu = jnp.linalg.eigvals(A_y)
+def _matched_mean(lam, mu, squared: bool):
     cost = jnp.abs(lam[:, None] - mu[None, :])
+    if squared:
+        cost = cost**2
     shape = jax.ShapeDtypeStruct((cost.shape[0],), jnp.int32)
     match = jax.pure_callback(_assignment, shape, cost, vmap_method="sequential")
     return jnp.mean(cost[jnp.arange(cost.shape[0]), match])
 
 
+@eqx.filter_jit
+def spectral_distance(
+    A_x: Float[Array, "rank rank"], A_y: Float[Array, "rank rank"], *, squared: bool = False
+) -> Float[Array, ""]:
+    """Optimal-transport distance between the eigenvalue sets of two operators.
+
+        W(A_x, A_y) = min over permutations σ of (1/n) Σ_i |λ_i − μ_σ(i)|^p
+
+    with λ, μ the eigenvalues in the complex plane, each set a uniform measure: p = 1
+    (`squared=False`, the Wasserstein-1 distance, our `spectral` score) or p = 2
+    (`squared=True`, the squared Wasserstein-2 distance without the square root, the
+    reference's "wasserstein" score); σ is optimal for the cost used. Invariant to any
+    similarity transform (not only orthogonal ones), so whitening leaves it unchanged.
+    The matching runs on the host (`scipy.optimize.linear_sum_assignment` through
+    `jax.pure_callback`); the function is jittable and vmappable.
+    """
+    return _matched_mean(jnp.linalg.eigvals(A_x), jnp.linalg.eigvals(A_y), squared)
+
+
+#: the names of the DSA scores, the fields of `DSAScores`
+DSA_SCORES = ("distance", "angle", "euclidean", "spectral", "wasserstein")
+
+
 class DSAScores(eqx.Module):
-    """Per-pair DSA scores: `distance`, `angle` (see `DSADistance`) and `spectral`."""
+    """Per-pair DSA scores: `distance`, `angle`, `euclidean` (see `DSADistance`),
+    `spectral` and `wasserstein` (`spectral_distance` with `squared=False` / `True`)."""
 
     distance: Float[Array, "*pair"]
     angle: Float[Array, "*pair"]
+    euclidean: Float[Array, "*pair"]
     spectral: Float[Array, "*pair"]
+    wasserstein: Float[Array, "*pair"]
 
 
 @eqx.filter_jit
 def dsa_scores(
     A_x: Float[Array, "rank rank"], A_y: Float[Array, "rank rank"], *, key: PRNGKeyArray, **options
 ) -> DSAScores:
-    """All three DSA scores of one pair of operators; `options` go to `dsa_distance`."""
+    """All five DSA scores of one pair of operators; `options` go to `dsa_distance`."""
     d = dsa_distance(A_x, A_y, key=key, **options)
-    return DSAScores(distance=d.distance, angle=d.angle, spectral=spectral_distance(A_x, A_y))
+    lam, mu = jnp.linalg.eigvals(A_x), jnp.linalg.eigvals(A_y)
+    return DSAScores(
+        distance=d.distance,
+        angle=d.angle,
+        euclidean=d.euclidean,
+        spectral=_matched_mean(lam, mu, False),
+        wasserstein=_matched_mean(lam, mu, True),
+    )
 
 
 @eqx.filter_jit
@@ -256,33 +304,44 @@ def pairwise_dsa(
     )
 
 
-@eqx.filter_jit
 def dsa_null_distribution(
     X: Float[Array, "trial time hidden"],
     *,
-    rank: int,
+    rank: int | str,
     n_splits: int = 8,
     n_delays: int = 1,
     delay_interval: int = 1,
     ridge: float = 0.0,
+    whiten: bool = False,
+    variance_threshold: float = VARIANCE_THRESHOLD,
     key: PRNGKeyArray,
     **options,
 ) -> DSAScores:
     """DSA scores between random halves of one network's trials: what "same dynamics" looks like.
 
     Each of `n_splits` random partitions of the trials gives two operators (fitted
-    exactly as `fit_dmd` would fit the whole set) that are compared with `dsa_scores`.
-    A distance between two networks is meaningful when it clearly exceeds this spread.
-    Each half holds half the trials, so its fit is noisier than one on all trials: the
-    null errs on the wide (conservative) side.
+    exactly as `fit_dmd` would fit the whole set, with `rank="explained_variance"`
+    resolved once on all of X so both halves share it) that are compared with
+    `dsa_scores`. A distance between two networks is meaningful when it clearly exceeds
+    this spread. Each half holds half the trials, so its fit is noisier than one on all
+    trials: the null errs on the wide (conservative) side.
 
     **Returns:** a `DSAScores` with a leading `split` axis.
     """
+    check_rank("dsa_null_distribution", rank, variance_threshold)
+    if isinstance(rank, str):
+        rank = explained_variance_rank(
+            X, variance_threshold, n_delays=n_delays, delay_interval=delay_interval
+        )
+    fit = dict(rank=int(rank), n_delays=n_delays, delay_interval=delay_interval, ridge=ridge, whiten=whiten)
+    return _null_distribution(X, n_splits, fit, options, key)
+
+
+@eqx.filter_jit
+def _null_distribution(X, n_splits, fit, options, key):
     skey, dkey = jr.split(key)
     first, second = split_trials(X, n_splits, key=skey)
-    fit = lambda x: fit_dmd(
-        x, rank=rank, n_delays=n_delays, delay_interval=delay_interval, ridge=ridge
-    )
-    A1, A2 = jax.vmap(fit)(first), jax.vmap(fit)(second)
+    A1 = jax.vmap(lambda x: fit_dmd(x, **fit))(first)
+    A2 = jax.vmap(lambda x: fit_dmd(x, **fit))(second)
     keys = jr.split(dkey, n_splits)
     return jax.vmap(lambda a, b, k: dsa_scores(a, b, key=k, **options))(A1, A2, keys)

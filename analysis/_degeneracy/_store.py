@@ -16,14 +16,24 @@ from neurodyn.store import SweepStore, open_sweep, write_dataset
 from .._over_members import Chunk, run_over_members
 from ._behaviour import output_distance
 from ._dataset import degeneracy_to_dataset
-from ._dsa import fit_dmd
-from ._dsa_compare import pairwise_dsa
+from ._dsa import (
+    VARIANCE_THRESHOLD,
+    check_rank,
+    embedding_singular_values,
+    fit_dmd,
+    rank_from_singular_values,
+)
+from ._dsa_compare import DSA_SCORES, pairwise_dsa
 from ._feature_learning import tangent_kernel_alignment, weight_change
 from ._pairwise import pairs_to_matrix, pairwise, select_pairs
 from ._representations import linear_cka, procrustes_angle
 from ._weights_distance import pairwise_permutation_distances
 
 LEVELS = ("behaviour", "dynamics", "weights", "representations", "feature_learning")
+#: the DSA scores stored unless `dsa_scores` says otherwise
+DEFAULT_DSA_SCORES = ("distance", "angle", "spectral")
+#: the value of each setting added since results were first stored, for older stores
+_SETTING_DEFAULTS = {"whiten": False, "variance_threshold": None, "dsa_scores": list(DEFAULT_DSA_SCORES)}
 
 
 def degeneracy(
@@ -33,10 +43,13 @@ def degeneracy(
     condition_by: list[str] | None = None,
     within_condition: bool = True,
     max_pairs: int | None = 2000,
-    rank: int = 10,
+    rank: int | str = 10,
     n_delays: int = 1,
     delay_interval: int = 1,
     ridge: float = 0.0,
+    whiten: bool = False,
+    variance_threshold: float = VARIANCE_THRESHOLD,
+    dsa_scores=DEFAULT_DSA_SCORES,
     dsa_restarts: int = 16,
     perm_restarts: int = 4,
     n_ood_trials: int = 64,
@@ -52,16 +65,25 @@ def degeneracy(
     """How differently the networks of a sweep solve their task, at every level.
 
     Per member (in chunks of `members_per_chunk`): the DMD operator of its stored
-    trajectories (delay embedding, rank `rank`), its effective recurrent matrix, its
-    hidden states on the evaluation batch, its loss on the task's out-of-distribution
-    variant, ‖W_T − W_0‖_F and the tangent-kernel alignment before/after training on
-    `n_probe_trials` probe trials. Then, over pairs of members (within a condition by
+    trajectories (`fit_dmd`: delay embedding, rank `rank`, whitened if `whiten`), its
+    effective recurrent matrix, its hidden states on the evaluation batch, its loss on
+    the task's out-of-distribution variant, ‖W_T − W_0‖_F and the tangent-kernel
+    alignment before/after training on `n_probe_trials` probe trials. Then, over pairs of members (within a condition by
     default — a condition is a combination of the hyperparameters in `condition_by`,
-    default every hyperparameter but the seed — capped at `max_pairs`): DSA distance,
-    angle and spectral score; permutation-invariant weight distance (raw and ‖·‖_F/n;
+    default every hyperparameter but the seed — capped at `max_pairs`): the DSA scores
+    named in `dsa_scores` (any of `DSA_SCORES`; stored as `dsa_<score>`; by default
+    distance, angle and spectral); permutation-invariant weight distance (raw and ‖·‖_F/n;
     equal widths only); linear CKA and angular Procrustes distance; output distance.
     Results are written as the `degeneracy` analysis: `(member, member_)` matrices,
     per-condition means, σ_OOD per condition (SCIENCE.md §2).
+
+    DSA conventions: the default (`whiten=False`, `dsa_distance`) is SCIENCE.md §2's
+    metric on unwhitened operators; the reference code's (`dsa-metric`) is `whiten=True`
+    with `dsa_scores=("angle", "euclidean", "wasserstein")`. With
+    `rank="explained_variance"` each member's rank is `explained_variance_rank` of its
+    trajectories at `variance_threshold`, stored as `dsa_rank(member)`, and every operator
+    is fitted at the largest of them (capped at the smallest embedding), stored as the
+    attribute `dsa_rank`, so that all operators, and conditions, compare at one rank.
 
     Stored results are merged by level: running some `levels` again (same members and
     other settings) replaces those levels' variables and keeps the others'; results for
@@ -72,7 +94,11 @@ def degeneracy(
     levels = tuple(levels)
     for level in levels:
         _checks.choice("degeneracy", "levels", level, LEVELS)
-    for name, value in (("rank", rank), ("n_delays", n_delays), ("delay_interval", delay_interval),
+    dsa_scores = _check_scores(dsa_scores)
+    check_rank("degeneracy", rank, variance_threshold)
+    if not isinstance(whiten, (bool, np.bool_)):
+        raise TypeError(f"degeneracy: whiten must be True or False, got {whiten!r}.")
+    for name, value in (("n_delays", n_delays), ("delay_interval", delay_interval),
                         ("dsa_restarts", dsa_restarts), ("perm_restarts", perm_restarts),
                         ("n_ood_trials", n_ood_trials), ("n_probe_trials", n_probe_trials)):
         _checks.positive_int("degeneracy", name, value)
@@ -99,10 +125,13 @@ def degeneracy(
     settings = dict(
         levels=list(levels), condition_by=list(condition_by), within_condition=within_condition,
         max_pairs=max_pairs, rank=rank, n_delays=n_delays, delay_interval=delay_interval, ridge=ridge,
+        whiten=bool(whiten), variance_threshold=variance_threshold if isinstance(rank, str) else None,
+        dsa_scores=list(dsa_scores),
         dsa_restarts=dsa_restarts, perm_restarts=perm_restarts, n_ood_trials=n_ood_trials, seed=seed,
     )
     previous = _stored_for_merge(sweep, selection, settings, replace)
-    per = {"operator": [], "weights": [], "states": [], "outputs": [], "ood": [], "change": [], "alignment": []}
+    per = {"operator": [], "weights": [], "states": [], "outputs": [], "ood": [], "change": [], "alignment": [], "rank": []}
+    fit = dict(n_delays=n_delays, delay_interval=delay_interval, ridge=ridge, whiten=bool(whiten))
     order = []
 
     def collect(chunk: Chunk) -> xr.Dataset:
@@ -112,8 +141,11 @@ def degeneracy(
         template = jax.tree_util.tree_map(lambda x: x[0] if eqx.is_array(x) else x, chunk.models)
         hidden = jax.vmap(jax.vmap(jax.vmap(template.hidden)))(jnp.asarray(states)) if states.ndim == 4 else states
         order.extend(int(m) for m in chunk.members)
-        if "dynamics" in levels:
-            ops = jax.vmap(lambda x: fit_dmd(x, rank=rank, n_delays=n_delays, delay_interval=delay_interval, ridge=ridge))(hidden)
+        if "dynamics" in levels and isinstance(rank, str):
+            s = jax.vmap(lambda x: embedding_singular_values(x, n_delays, delay_interval))(jnp.asarray(hidden))
+            per["rank"].extend(rank_from_singular_values(v, variance_threshold) for v in np.asarray(s))
+        elif "dynamics" in levels:
+            ops = jax.vmap(lambda x: fit_dmd(x, rank=rank, **fit))(hidden)
             per["operator"].extend(np.asarray(ops))
         if "weights" in levels:
             w = eqx.filter_vmap(lambda m: m.recurrent_weights())(chunk.models)
@@ -147,6 +179,10 @@ def degeneracy(
     run_over_members(sweep, "degeneracy_inputs", collect, members_per_chunk=members_per_chunk,
                      selection=selection, seed=seed, progress=progress, write=False)
     members = np.asarray(order)
+    used_rank = None
+    if "dynamics" in levels and isinstance(rank, str):
+        used_rank = _common_rank(per["rank"], per["states"], n_delays, delay_interval)
+        per["operator"] = _fit_all(per["states"], used_rank, fit, members_per_chunk)
     rows = [int(np.nonzero(np.asarray(table["member"].values) == m)[0][0]) for m in members]
     conditions = [
         tuple(_plain(np.asarray(table[c].values)[r]) for c in condition_by) for r in rows
@@ -160,7 +196,7 @@ def degeneracy(
         if "dynamics" in levels:
             ops = jnp.asarray(np.stack(per["operator"]))
             scores = pairwise_dsa(ops, jnp.asarray(pairs), key=jr.fold_in(key, 1), n_restarts=dsa_restarts)
-            for name in ("distance", "angle", "spectral"):
+            for name in dsa_scores:
                 matrices[f"dsa_{name}"] = pairs_to_matrix(np.asarray(getattr(scores, name)), pairs, n)
         if "weights" in levels:
             same = [p for p in pairs if per["weights"][p[0]].shape == per["weights"][p[1]].shape]
@@ -185,6 +221,8 @@ def degeneracy(
     per_member = {}
     if "feature_learning" in levels:
         per_member = {"weight_change": per["change"], "kernel_alignment": per["alignment"]}
+    if used_rank is not None:
+        per_member["dsa_rank"] = per["rank"]
     member_coords = {c: [_plain(np.asarray(table[c].values)[r]) for r in rows] for c in table.coords if c != "member"}
     ds = degeneracy_to_dataset(
         matrices, conditions=labels, members=members, member_coords=member_coords,
@@ -192,6 +230,8 @@ def degeneracy(
     )
     for name in ds.data_vars:
         ds[name].attrs["level"] = level_of(str(name))
+    if used_rank is not None:
+        ds.attrs["dsa_rank"] = used_rank
     if previous is not None:
         ds = _merge_levels(previous, ds, levels)
     write_dataset(sweep.path, "analyses/degeneracy", ds, replace=True)
@@ -202,7 +242,7 @@ def degeneracy(
 
 #: the level each stored variable belongs to, by name (its `_mean`/`_n_pairs` too)
 _LEVEL_OF = {
-    "dsa_distance": "dynamics", "dsa_angle": "dynamics", "dsa_spectral": "dynamics",
+    **{f"dsa_{name}": "dynamics" for name in DSA_SCORES}, "dsa_rank": "dynamics",
     "weight_distance": "weights", "weight_distance_normalised": "weights",
     "cka": "representations", "procrustes_angle": "representations",
     "output_distance": "behaviour", "ood_loss": "behaviour", "sigma_ood": "behaviour",
@@ -227,7 +267,7 @@ def _stored_for_merge(sweep, selection, settings, replace):
     if replace or "degeneracy" not in sweep.analyses:
         return None
     old = sweep.analysis("degeneracy").load()
-    old_settings = {k: v for k, v in stored_settings(old.attrs).items() if k != "levels"}
+    old_settings = {k: v for k, v in {**_SETTING_DEFAULTS, **stored_settings(old.attrs)}.items() if k != "levels"}
     new_settings = {k: v for k, v in stored_settings({"settings": settings}).items() if k != "levels"}
     members = sorted(int(m) for m in select_members(sweep, selection))
     same_members = sorted(int(m) for m in np.asarray(old["member"].values)) == members
@@ -251,7 +291,8 @@ def _merge_levels(old: xr.Dataset, new: xr.Dataset, levels) -> xr.Dataset:
     settings = json.loads(new.attrs["settings"])
     old_levels = stored_levels(old)
     settings["levels"] = [lv for lv in LEVELS if lv in set(old_levels) | set(levels)]
-    merged.attrs = {**new.attrs, "settings": json.dumps(settings, sort_keys=True, default=str)}
+    kept = {"dsa_rank": old.attrs["dsa_rank"]} if "dynamics" not in levels and "dsa_rank" in old.attrs else {}
+    merged.attrs = {**kept, **new.attrs, "settings": json.dumps(settings, sort_keys=True, default=str)}
     return merged
 
 
@@ -259,6 +300,42 @@ def stored_levels(ds: xr.Dataset) -> list[str]:
     from .._over_members import stored_settings
 
     return list(stored_settings(ds.attrs).get("levels", []))
+
+
+def _check_scores(scores) -> tuple[str, ...]:
+    scores = (scores,) if isinstance(scores, str) else tuple(scores)
+    for name in scores:
+        if name not in DSA_SCORES:
+            hint = " (the reference's 'angular' is 'angle' here)" if name == "angular" else _checks.closest(name, DSA_SCORES)
+            raise ValueError(
+                f"degeneracy: dsa_scores names {name!r}, which is not a DSA score; the scores are "
+                f"{list(DSA_SCORES)}.{hint} Name the scores to store, e.g. "
+                "dsa_scores=(\"angle\", \"euclidean\", \"wasserstein\")."
+            )
+    if not scores:
+        raise ValueError("degeneracy: dsa_scores is empty; name at least one of " f"{list(DSA_SCORES)}.")
+    return tuple(dict.fromkeys(scores))
+
+
+def _common_rank(ranks, states, n_delays, delay_interval) -> int:
+    """The largest of the members' ranks, capped at the smallest embedding (n_delays · hidden)."""
+    smallest = min(n_delays * np.shape(s)[-1] for s in states)
+    return int(min(max(ranks), smallest))
+
+
+def _fit_all(states, rank, fit, batch) -> list[np.ndarray]:
+    """`fit_dmd` at one `rank` for every member's `[trial, time, hidden]` states, vmapped
+    over up to `batch` members of one shape at a time."""
+    out = [None] * len(states)
+    shapes = [np.shape(s) for s in states]
+    for shape in dict.fromkeys(shapes):
+        ids = [i for i, sh in enumerate(shapes) if sh == shape]
+        for start in range(0, len(ids), batch):
+            part = ids[start : start + batch]
+            ops = jax.vmap(lambda x: fit_dmd(x, rank=rank, **fit))(jnp.asarray(np.stack([states[i] for i in part])))
+            for i, op in zip(part, np.asarray(ops)):
+                out[i] = op
+    return out
 
 
 def _pairwise_same_shape(fns, arrays, pairs):
