@@ -14,6 +14,7 @@ from ._jacobian import step_keys
 
 AUTO_MAX_ITER = 32
 AUTO_DENSE_LIMIT = 64
+ELK_EXTRA_ITER = 50
 
 
 def default_tol(dtype) -> float:
@@ -53,8 +54,8 @@ def evaluate(
     **Arguments:**
 
     - `model`: any `AbstractRNN`; `inputs`: `[time, input]` (batch with `jax.vmap`).
-    - `max_iter`: most Newton steps (default T, which suffices for deer and quasi-deer
-      but not always for the damped steps of elk; 32 under `"auto"`); `tol`: converged when every |s_t,i − f_t(s_{t−1})_i| ≤
+    - `max_iter`: most Newton steps (default T, which suffices for deer and quasi-deer;
+      2T + 50 for the damped steps of elk and quasi-elk; 32 under `"auto"`); `tol`: converged when every |s_t,i − f_t(s_{t−1})_i| ≤
       tol · max(1, |f_t(s_{t−1})_i|) (default 1e-12 for float64, 1e-5 for float32).
     - `state0`: `[state]`, default `model.initial_state()`; `guess`: `[time, state]`,
       the first iterate (a warm start; default s_0 at every step); `damping`: ELK's
@@ -82,7 +83,14 @@ def evaluate(
         parallel = jax.default_backend() != "cpu" if parallel is None else parallel
         method = "auto" if parallel else "scan"
     if max_iter is None:
-        max_iter = min(n_time, AUTO_MAX_ITER) if method == "auto" else n_time
+        if method == "auto":
+            max_iter = min(n_time, AUTO_MAX_ITER)
+        elif method.endswith("elk"):
+            # A damped step fixes less than one more state; the damping's own schedule
+            # adds a roughly constant number of steps (about 10 from λ = 1 to 1e-12).
+            max_iter = 2 * n_time + ELK_EXTRA_ITER
+        else:
+            max_iter = n_time
     # Numbers travel as arrays, and s0 and the first iterate are always given, so one
     # compiled program serves every max_iter, tol, λ, state0 and warm start.
     max_iter = jnp.asarray(max_iter, dtype=jnp.int32)

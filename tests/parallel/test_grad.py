@@ -75,7 +75,7 @@ def test_elk_gradients(method, make_model, make_inputs):
         inputs = make_inputs(17)
 
         def loss(m):
-            traj, info = evaluate(m, inputs, method=method, max_iter=200)
+            traj, info = evaluate(m, inputs, method=method)
             return _loss(traj), info
 
         expected = eqx.filter_grad(lambda m: _loss(m(inputs)))(model)
