@@ -23,7 +23,9 @@ EXPERIMENTS = {
         "Pass criterion (retention, multi-head)",
         "Pass criterion (forgetting, single-head)",
         "Pass criterion (τ_net rises with N, single-head)",
+        "Pass criterion (learned τ does not grow, single-head)",
         "Pass criterion (τ_net rises with N, multi-head)",
+        "Pass criterion (learned τ does not grow, multi-head)",
     ],
 }
 

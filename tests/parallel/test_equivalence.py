@@ -3,8 +3,8 @@
 float64: max |parallel − scan| ≤ 1e-10 over states and outputs. float32: ≤ 2e-6 · √T
 (the scan's own rounding grows like a random walk over T steps). The default suite runs
 a leaky RNN at T = 1000, a float32 network, the shortest trials and ELK once; the slow
-suite runs every model at T = 17 with noise and the whole grid T ∈ {1, 2, 17, 1000,
-4096} × four methods.
+suite runs every model at T = 17 with noise and the grid T ∈ {1, 2, 17, 1000,
+4096} for DEER and quasi-DEER, T ≤ 1000 for ELK and quasi-ELK.
 """
 
 import jax
@@ -96,8 +96,17 @@ def test_quasi_elk_matches_scan(scan, make_model, make_inputs):
     _check_named(scan, make_model, make_inputs, "gru", 17, "quasi_elk", key=jr.key(4))
 
 
+#: ELK's damped steps need up to 2T + 50 iterations: at T = 4096 one case took 11 min on
+#: the 2-core CPU, so the damped methods stop at T = 1000 here
+GRID = [
+    (method, n_time)
+    for method in ("deer", "quasi_deer", "elk", "quasi_elk")
+    for n_time in (1, 2, 17, 1000, 4096)
+    if not (method.endswith("elk") and n_time > 1000)
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("n_time", [1, 2, 17, 1000, 4096])
-@pytest.mark.parametrize("method", ["deer", "quasi_deer", "elk", "quasi_elk"])
+@pytest.mark.parametrize(("method", "n_time"), GRID)
 def test_full_grid(scan, model_name, method, n_time, make_model, make_inputs):
     _check_named(scan, make_model, make_inputs, model_name, n_time, method, key=jr.key(n_time))
