@@ -44,8 +44,8 @@ def run_demo(
     --overwrite`, which `make demo` passes); a store holding files neurodyn did not
     write is never replaced."""
     from rich.console import Console
-    from rich.table import Table
 
+    from ._tables import print_table
     from .store import open_sweep
     from .sweep import run_sweep
 
@@ -91,15 +91,13 @@ def run_demo(
                 "accuracy": fresh_accuracy(model, task, key=jr.key(10_000 + int(member))),
             }
         )
-    table = Table(title=f"3-bit flip-flop sweep, trained in {elapsed:.1f} s (read back from the store)")
-    for col in ("member", "seed", "learning rate", "steps", "held-out MSE", "sign accuracy (fresh trials)", "status"):
-        table.add_column(col, justify="right")
-    for r in rows:
-        table.add_row(
-            str(r["member"]), str(r["seed"]), f"{r['learning_rate']:g}", str(r["steps"]),
-            f"{r['final_loss']:.2e}", f"{100 * r['accuracy']:.2f} %", r["status"],
-        )
-    console.print(table)
+    print_table(
+        console, ("member", "seed", "learning_rate", "steps", "MSE", "accuracy", "status"),
+        [[str(r["member"]), str(r["seed"]), f"{r['learning_rate']:g}", str(r["steps"]), f"{r['final_loss']:.2e}",
+          f"{100 * r['accuracy']:.2f} %", r["status"]] for r in rows],
+        title=f"3-bit flip-flop sweep, trained in {elapsed:.1f} s (read back from the store)",
+        notes=["MSE: held-out mean squared error.", "accuracy: per-bit sign accuracy on fresh trials."],
+    )
     best = max(rows, key=lambda r: r["accuracy"])
     figures = save_figures(out, sweep, best["member"])
     figures += analyse_fixed_points(sweep, out, best["member"], tiny=tiny, console=console)
@@ -116,18 +114,16 @@ def analyse_fixed_points(sweep, out: pathlib.Path, member: int, *, tiny: bool, c
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from rich.table import Table
 
     from neurodyn import analysis
+    from neurodyn._tables import print_table
 
     start = time.perf_counter()
     results = analysis.fixed_points(
         sweep, n_initial=64 if tiny else 512, n_iters=200 if tiny else 3000, max_points=32, progress=True,
     )
     elapsed = time.perf_counter() - start
-    table = Table(title=f"Fixed points (zero input), found in {elapsed:.1f} s; a perfect 3-bit flip-flop has 8 stable ones")
-    for col in ("member", "stable", "saddles, 1 unstable mode", "saddles joining 2 attractors", "other", "slow points"):
-        table.add_column(col, justify="right")
+    rows = []
     for ds in results.values():
         valid, slow = np.asarray(ds["valid"].values), np.asarray(ds["slow"].values)
         stab, nun = np.asarray(ds["stability"].values), np.asarray(ds["n_unstable"].values)
@@ -137,11 +133,14 @@ def analyse_fixed_points(sweep, out: pathlib.Path, member: int, *, tiny: bool, c
             stable = fixed & (stab[i] == 0)
             one = fixed & (nun[i] == 1)
             joined = one & (plus[i] >= 0) & (minus[i] >= 0) & (plus[i] != minus[i])
-            table.add_row(
+            rows.append([
                 str(m), str(int(stable.sum())), str(int(one.sum())), str(int(joined.sum())),
                 str(int((fixed & ~stable & ~one).sum())), str(int((valid[i] & slow[i]).sum())),
-            )
-    console.print(table)
+            ])
+    print_table(
+        console, ("member", "stable", "saddles, 1 unstable mode", "saddles joining 2 attractors", "other", "slow points"),
+        rows, title=f"Fixed points (zero input), found in {elapsed:.1f} s; a perfect 3-bit flip-flop has 8 stable ones",
+    )
     from neurodyn.analysis import load_fixed_points, plot_eigenvalues, plot_fixed_points
 
     fps = load_fixed_points(sweep, member)
@@ -165,26 +164,26 @@ def analyse_fixed_points(sweep, out: pathlib.Path, member: int, *, tiny: bool, c
 
 def analyse_timescales(sweep, *, tiny: bool, console):
     """A short driving run per network: learned τ and autocorrelation timescales τ_net."""
-    from rich.table import Table
-
     from neurodyn import analysis
+    from neurodyn._tables import print_table
 
     start = time.perf_counter()
     results = analysis.timescales(sweep, n_steps=400 if tiny else 5000, burn_in=50 if tiny else 200,
                                   max_lag=40, fit_lag=30, progress=True)
     elapsed = time.perf_counter() - start
-    table = Table(title=f"Timescales in steps (binary input, {elapsed:.1f} s); units with τ_net ≤ 1 excluded from the averages")
-    for col in ("member", "learned τ (τ/dt)", "τ_net mean", "τ_net median", "units kept", "population τ"):
-        table.add_column(col, justify="right")
+    rows = []
     for ds in results.values():
         for i, m in enumerate(np.asarray(ds["member"].values)):
-            table.add_row(
+            rows.append([
                 str(m), f"{np.nanmean(np.asarray(ds['learned_tau'].values[i])):.3g}",
                 f"{float(ds['tau_net_mean'].values[i]):.3g}", f"{float(ds['tau_net_median'].values[i]):.3g}",
                 f"{int(ds['n_valid_units'].values[i])} / {ds.sizes['hidden']}",
                 f"{float(ds['population_tau_net'].values[i]):.3g}",
-            )
-    console.print(table)
+            ])
+    print_table(
+        console, ("member", "learned τ (τ/dt)", "τ_net mean", "τ_net median", "units kept", "population τ"), rows,
+        title=f"Timescales in steps (binary input, {elapsed:.1f} s); units with τ_net ≤ 1 excluded from the averages",
+    )
 
 
 def analyse_degeneracy(sweep, *, tiny: bool, console):

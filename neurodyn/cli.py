@@ -5,10 +5,9 @@ import contextlib
 import typer
 import typer.core
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from ._tables import print_degeneracy as print_degeneracy
+from ._tables import print_table
 
 try:  # typer >= 0.2x carries its own copy of click
     from typer._click import exceptions as _click_errors
@@ -144,7 +143,10 @@ def sweep(
 
 
 @app.command()
-def info(store: str = typer.Argument(..., help="A store written by `neurodyn sweep`.")):
+def info(
+    store: str = typer.Argument(..., help="A store written by `neurodyn sweep`."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (members, groups, state, version, analyses) instead of tables."),
+):
     """Print a store's members table, its groups and the analyses it holds."""
     from rich.markup import escape
 
@@ -153,6 +155,13 @@ def info(store: str = typer.Argument(..., help="A store written by `neurodyn swe
     with _clear_errors():
         s = open_sweep(store)
         members = s.members
+    if as_json:
+        _print_json({
+            "store": store, "groups": list(s.groups), "complete": bool(s.complete), "damaged": s.damaged,
+            "version": s.attrs.get("version"), "schema_version": s.attrs.get("schema_version"),
+            "analyses": list(s.analyses), "members": _member_records(members),
+        })
+        return
     _print_members(members, title=f"{store}: {members.sizes['member']} members, groups {s.groups}")
     state = "complete" if s.complete else "incomplete (resume with `neurodyn sweep SPEC --out STORE --resume`)"
     if s.damaged:
@@ -275,11 +284,9 @@ def _parse_settings(items: list[str], option: str) -> dict:
 def _print_hmm_mechanism(results):
     import numpy as np
 
-    table = Table(title="HMM emulation mechanism per member")
     cols = ("member", "group", "orbit radius per noise std", "collapsed", "transition/kick/cluster",
             "unstable: cluster, kick", "mean dwell", "kick units", "changes: base, mu -> target/control")
-    for col in cols:
-        table.add_column(col, justify="right")
+    rows = []
     for g, ds in results.items():
         for i, m in enumerate(np.asarray(ds["member"].values)):
             row = {k: np.asarray(v.values[i]) for k, v in ds.data_vars.items() if v.dims[:1] == ("member",)}
@@ -300,8 +307,8 @@ def _print_hmm_mechanism(results):
                 changes = row["scaling_changes"]
                 cells[6] = (f"{float(row['scaling_baseline_changes']):.3g}, {mus[j]:g} -> "
                             f"{changes[0, j]:.3g}/{changes[1, j]:.3g}")
-            table.add_row(str(m), g, *cells)
-    console.print(table)
+            rows.append([str(m), g, *cells])
+    print_table(console, cols, rows, title="HMM emulation mechanism per member", key=2, wrap={7: 24})
 
 
 def _parse_selection(items: list[str]) -> dict:
@@ -324,9 +331,7 @@ def _parse_selection(items: list[str]) -> dict:
 def _print_fixed_points(results):
     import numpy as np
 
-    table = Table(title="fixed points per member")
-    for col in ("member", "group", "points", "stable", "saddles (1 unstable mode)", "connected saddles", "slow"):
-        table.add_column(col, justify="right")
+    rows = []
     for g, ds in results.items():
         valid = np.asarray(ds["valid"].values)
         slow = np.asarray(ds["slow"].values) if "slow" in ds else np.zeros_like(valid)
@@ -336,51 +341,101 @@ def _print_fixed_points(results):
         minus = np.asarray(ds["attractor_minus"].values)
         for i, m in enumerate(np.asarray(ds["member"].values)):
             fixed = valid[i] & ~slow[i]
-            table.add_row(
+            rows.append([
                 str(m), g, str(int(fixed.sum())), str(int((fixed & (stab[i] == 0)).sum())),
                 str(int((fixed & (nun[i] == 1)).sum())),
                 str(int((fixed & (plus[i] >= 0) & (minus[i] >= 0)).sum())),
                 str(int((valid[i] & slow[i]).sum())),
-            )
-    console.print(table)
+            ])
+    cols = ("member", "group", "points", "stable", "saddles (1 unstable mode)", "connected saddles", "slow")
+    print_table(console, cols, rows, title="fixed points per member", key=2)
 
 
 def _print_timescales(results):
     import numpy as np
 
-    table = Table(title="timescales per member (steps; units with tau_net <= 1 excluded)")
-    for col in ("member", "group", "tau_net mean", "tau_net median", "units kept", "learned tau mean", "population tau"):
-        table.add_column(col, justify="right")
+    rows = []
     for g, ds in results.items():
         for i, m in enumerate(np.asarray(ds["member"].values)):
             learned = np.asarray(ds["learned_tau"].values[i])
-            table.add_row(
+            rows.append([
                 str(m), g, f"{float(ds['tau_net_mean'].values[i]):.3g}", f"{float(ds['tau_net_median'].values[i]):.3g}",
                 str(int(ds["n_valid_units"].values[i])),
                 f"{np.nanmean(learned):.3g}" if np.isfinite(learned).any() else "-",
                 f"{float(ds['population_tau_net'].values[i]):.3g}",
-            )
-    console.print(table)
+            ])
+    cols = ("member", "group", "tau_net mean", "tau_net median", "units kept", "learned tau mean", "population tau")
+    print_table(console, cols, rows, title="timescales per member (steps; units with tau_net <= 1 excluded)", key=2)
+
+
+def _cell(value, *, exact: bool) -> str:
+    """A value as a table cell: results to 3 significant digits; hyperparameters exactly
+    (numpy's shortest repr), so 0.001 and 0.0011 never read alike."""
+    import numpy as np
+
+    if isinstance(value, (float, np.floating)) and not exact:
+        return f"{value:.3g}"
+    return str(value)
 
 
 def _print_members(members, *, title: str, max_rows: int = 60):
     import numpy as np
 
-    table = Table(title=Text(title))
     hyper = [c for c in members.coords if c != "member"]
     cols = ["member", *hyper, "group", "status", "final_loss", "final_metric", "steps_trained"]
-    for c in cols:
-        table.add_column(c, justify="right")
     n = members.sizes["member"]
-    for i in range(min(n, max_rows)):
-        row = []
-        for c in cols:
-            v = np.asarray(members[c].values)[i]
-            row.append(f"{v:.3g}" if isinstance(v, (float, np.floating)) else str(v))
-        table.add_row(*(Text(cell) for cell in row))
+    values = {c: np.asarray(members[c].values) for c in cols}
+    rows = [[_cell(values[c][i], exact=c in hyper) for c in cols] for i in range(min(n, max_rows))]
+    notes = []
     if n > max_rows:
-        table.add_row(f"… {n - max_rows} more", *[""] * (len(cols) - 1))
-    console.print(table)
+        notes.append(f"first {max_rows} of {n} members shown; `neurodyn info STORE --json` lists all.")
+    print_table(console, cols, rows, title=title, notes=notes)
+
+
+def _jsonable(value):
+    """Plain JSON values: numpy scalars and arrays unwrapped, tuples as lists, non-finite
+    floats as null (JSON has no NaN)."""
+    import math
+
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def _print_json(data) -> None:
+    import json
+
+    typer.echo(json.dumps(_jsonable(data), indent=2))
+
+
+def _member_records(members) -> list[dict]:
+    """One dict per member: its id, hyperparameters and every stored per-member value."""
+    import json
+
+    import numpy as np
+
+    names = [c for c in members.coords] + [v for v in members.data_vars if members[v].dims == ("member",)]
+    values = {c: np.asarray(members[c].values) for c in names}
+    records = []
+    for i in range(members.sizes["member"]):
+        record = {c: values[c][i] for c in names}
+        if "params" in record:
+            with contextlib.suppress(TypeError, ValueError):
+                record["params"] = json.loads(str(record["params"]))
+        records.append(record)
+    return records
 
 
 class _clear_errors:
@@ -430,32 +485,46 @@ def _os_message(err: OSError) -> str:
 
 
 @app.command("tasks")
-def list_tasks():
+def list_tasks(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (task name -> summary and parameters) instead of tables."),
+):
     """List the tasks with their parameters, defaults and allowed ranges."""
     from .spec import TASKS
 
-    _print_registry(TASKS)
+    _print_registry(TASKS, as_json=as_json)
 
 
 @app.command("models")
-def list_models():
+def list_models(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (model name -> summary and parameters) instead of tables."),
+):
     """List the models with their parameters, defaults and allowed ranges."""
     from .spec import MODELS
 
-    _print_registry(MODELS)
+    _print_registry(MODELS, as_json=as_json)
 
 
-def _print_registry(registry):
-    for name, entry in registry.entries().items():
-        table = Table(title=Text(f"{name}  —  {entry.summary}"), title_justify="left", show_lines=False)
-        table.add_column("parameter")
-        table.add_column("default")
-        table.add_column("allowed")
-        table.add_column("meaning", overflow="fold", max_width=60)
-        for p in entry.user_params():
-            default = "required" if p.required else repr(p.default)
-            table.add_row(Text(p.name), Text(default), Text(p.allowed()), Text(p.doc))
-        console.print(table)
+def _print_registry(registry, *, as_json: bool = False):
+    entries = registry.entries()
+    if as_json:
+        _print_json({
+            name: {
+                "summary": entry.summary,
+                "parameters": [
+                    {"name": p.name, "kind": p.kind, "required": bool(p.required),
+                     "default": None if p.required else p.default, "allowed": p.allowed(),
+                     "low": p.low, "high": p.high, "choices": p.choices, "nullable": p.nullable, "doc": p.doc}
+                    for p in entry.user_params()
+                ],
+            }
+            for name, entry in entries.items()
+        })
+        return
+    for name, entry in entries.items():
+        rows = [[p.name, "required" if p.required else repr(p.default), p.allowed(), p.doc]
+                for p in entry.user_params()]
+        print_table(console, ("parameter", "default", "allowed", "meaning"), rows,
+                    title=f"{name}  —  {entry.summary}", justify=["left"] * 4, wrap={1: 12, 2: 17, 3: 20})
 
 
 def main():

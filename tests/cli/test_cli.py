@@ -16,6 +16,14 @@ def test_help_lists_every_command():
         assert command in result.output
 
 
+def test_version_prints_the_package_version():
+    from neurodyn._version import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"neurodyn {__version__}\n"
+
+
 def test_tasks_lists_parameters_defaults_and_ranges():
     result = runner.invoke(app, ["tasks"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
@@ -30,9 +38,10 @@ def test_demo_tiny_runs_end_to_end(tmp_path):
         capture_output=True,
         text=True,
         timeout=900,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "80"},
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    assert "…" not in result.stdout, result.stdout
     assert "sign accuracy" in result.stdout
     for table in ("Fixed points (zero input)", "Timescales in steps", "degeneracy per condition"):
         assert table in result.stdout, table
