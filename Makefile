@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONSTRAINTS := constraints.txt
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow test-latest bench lint clean constraints
+.PHONY: demo test test-slow test-latest test-neurogym bench lint clean constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,23 @@ test-latest:
 	.venv-latest/bin/python -m pip install --quiet --upgrade -e ".[test,cluster]"
 	.venv-latest/bin/pytest -n 2 $(PYTEST_ARGS)
 
+# The NeuroGym bridge in its own venv: neurogym 2.3 pins numpy 2.2 and matplotlib 3.10, below
+# the main pins, so it has its own tested constraints. torch comes from the configured index;
+# TORCH_INDEX=https://download.pytorch.org/whl/cpu installs the CPU build from there first.
+NEUROGYM_VENV := .venv-neurogym
+NEUROGYM_CONSTRAINTS := constraints-neurogym.txt
+TORCH_INDEX ?=
+
+$(NEUROGYM_VENV)/.installed: pyproject.toml $(NEUROGYM_CONSTRAINTS)
+	$(PYTHON) -m venv $(NEUROGYM_VENV)
+	$(NEUROGYM_VENV)/bin/python -m pip install --quiet --upgrade "pip>=24"
+	$(if $(TORCH_INDEX),$(NEUROGYM_VENV)/bin/python -m pip install --quiet -c $(NEUROGYM_CONSTRAINTS) --index-url $(TORCH_INDEX) torch)
+	$(NEUROGYM_VENV)/bin/python -m pip install --quiet -c $(NEUROGYM_CONSTRAINTS) -e ".[test,neurogym]"
+	touch $@
+
+test-neurogym: $(NEUROGYM_VENV)/.installed
+	$(NEUROGYM_VENV)/bin/pytest -m "slow or not slow" tests/tasks/test_neurogym.py $(PYTEST_ARGS)
+
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[bench]"
 	$(BIN)/python experiments/benchmark/run.py
@@ -48,4 +65,4 @@ constraints: $(VENV)/.installed-test
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^torch==' > $(CONSTRAINTS)
 
 clean:
-	rm -rf $(VENV) .venv-latest build dist *.egg-info .jax_cache neurodyn-demo
+	rm -rf $(VENV) .venv-latest $(NEUROGYM_VENV) build dist *.egg-info .jax_cache neurodyn-demo

@@ -24,6 +24,7 @@ from neurodyn.tasks._hmm_stats import sample_hmm_onehot as sample_hmm_onehot
 from neurodyn.tasks._hmm_stats import state_marginals as state_marginals
 from neurodyn.tasks._hmm_stats import stationary_distribution as stationary_distribution
 from neurodyn.tasks._hmm_stats import stationary_emission_marginals as stationary_emission_marginals
+from neurodyn.tasks._neurogym import NeuroGymTask as NeuroGymTask
 from neurodyn.tasks._parity import Parity as Parity
 from neurodyn.tasks._path_integration import PathIntegration as PathIntegration
 from neurodyn.tasks._sine import SineGeneration as SineGeneration

@@ -1,5 +1,9 @@
 """What neurodyn offers by name: the model, task and optimiser registries."""
 
+import dataclasses
+import functools
+import inspect
+
 from .. import models as _models
 from .. import tasks as _tasks
 from .._optimizers import OPTIMIZERS as _OPTIMIZERS
@@ -93,6 +97,15 @@ TASK_RANGES = {
         "blur": _POS,
         "n_iter": _POS_INT,
     },
+    "NeuroGymTask": {
+        "n_trials": _POS_INT,
+        "seed": {"kind": "int", "low": 0, "high": 2**32 - 1},
+        "n_held_out": _POS_INT,
+        "loss_periods": {"kind": "any"},
+        "n_time": _NULL_POS_INT,
+        "ood_period": {"kind": "str", "nullable": True},
+        "ood_factor": _POS,
+    },
     "FlipFlop": {
         "n_bits": _POS_INT,
         "p": {"kind": "float", "low": 0.0, "high": 1.0, "low_open": True},
@@ -133,6 +146,28 @@ for _name, _clsname in _MODEL_NAMES.items():
 TASKS = Registry("task", base=_tasks.AbstractTask)
 for _name, _cls in getattr(_tasks, "TASKS", {"flipflop": _tasks.FlipFlop}).items():
     TASKS.register(_name, describe(_cls, _ranges_for(TASK_RANGES, _cls), name=_name))
+
+
+@functools.cache
+def _neurogym_entry(env_id: str) -> Entry:
+    """`neurogym:<env_id>`: NeuroGymTask's parameters and the environment's own."""
+    env_cls = _tasks.NeuroGymTask.env_class(env_id)
+    task = describe(_tasks.NeuroGymTask, _ranges_for(TASK_RANGES, _tasks.NeuroGymTask))
+    params = {k: p for k, p in task.params.items() if k != "env_id"}
+    for pname, p in describe(env_cls).params.items():
+        params.setdefault(pname, dataclasses.replace(p, doc=p.doc or f"{env_cls.__name__} parameter"))
+    summary = (inspect.getdoc(env_cls) or env_cls.__name__).split("\n")[0]
+    return Entry(
+        name=f"neurogym:{env_id}",
+        cls=functools.partial(_tasks.NeuroGymTask, env_id),
+        params=params,
+        summary=f"NeuroGym {env_id}: {summary}",
+    )
+
+
+TASKS.register_prefix(
+    "neurogym", _neurogym_entry, "A NeuroGym environment is named 'neurogym:<EnvId>', e.g. 'neurogym:GoNogo-v0'."
+)
 
 OPTIMIZERS = Registry("optimizer")
 for _name, (_factory, _numeric, _flags) in _OPTIMIZERS.items():

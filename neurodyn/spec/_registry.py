@@ -194,9 +194,15 @@ class Registry:
         self.kind = kind
         self.base = base
         self._entries: dict[str, Entry] = {}
+        self._prefixes: dict[str, tuple] = {}
 
     def register(self, name: str, entry: Entry):
         self._entries[name] = entry
+
+    def register_prefix(self, prefix: str, resolve, example: str):
+        """Resolve names `prefix:rest` with `resolve(rest) -> Entry` (e.g. 'neurogym:GoNogo-v0');
+        `example` is the sentence that tells people about them when a name is unknown."""
+        self._prefixes[prefix] = (resolve, example)
 
     def names(self) -> list[str]:
         return list(self._entries)
@@ -216,12 +222,16 @@ class Registry:
         for entry in self._entries.values():
             if entry.cls.__name__ == name:
                 return entry
+        prefix, _, rest = name.partition(":")
+        if rest and prefix in self._prefixes:
+            return self._prefixes[prefix][0](rest)
         if ":" in name:
             return self._import(name)
+        prefixed = "".join(f" {example}" for _, example in self._prefixes.values())
         raise ValueError(
             f"unknown {self.kind} {name!r}; known {self.kind}s are {self.names()}."
             f"{_checks.closest(name, self.names())} A custom class is given by its import "
-            f"path, e.g. 'my_package.my_module:My{self.kind.capitalize()}'."
+            f"path, e.g. 'my_package.my_module:My{self.kind.capitalize()}'.{prefixed}"
         )
 
     def _import(self, path: str) -> Entry:
