@@ -15,11 +15,9 @@ from neurodyn import store
 POINTS = [
     ("checkpoint_write", 3),
     ("after_checkpoint", 2),
-    ("after_checkpoint", 5),
     ("chunk_write", 2),
     ("before_done_marker", 3),
     ("between_regions", 1),
-    ("between_groups", 1),
     ("after_members_written", 1),
 ]
 
