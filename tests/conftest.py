@@ -1,12 +1,19 @@
 import os
 
-import jax
 import pytest
 
-# A persistent compilation cache keeps a 2-core suite fast across runs.
-_CACHE = os.path.join(os.path.dirname(os.path.dirname(__file__)), ".jax_cache")
-jax.config.update("jax_compilation_cache_dir", _CACHE)
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+# The tests' own processes compile everything themselves: no persistent compilation cache
+# here. jaxlib's CPU runtime segfaulted while deserializing a cached training program in a
+# long-lived pytest worker (`compilation_cache.get_executable_and_time`, twice in the same
+# slow test after a few hundred others), and a crashed worker loses its test. The short-lived
+# subprocesses the sweep tests start (tests/sweep/sweep_helpers.py: CACHE_ENV) still share
+# `.jax_cache` among themselves. Set NEURODYN_TEST_COMPILE_CACHE=1 to cache here as well.
+if os.environ.get("NEURODYN_TEST_COMPILE_CACHE") == "1":
+    import jax
+
+    _CACHE = os.path.join(os.path.dirname(os.path.dirname(__file__)), ".jax_cache")
+    jax.config.update("jax_compilation_cache_dir", _CACHE)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
 @pytest.fixture

@@ -307,8 +307,8 @@ def train(spec: dict, store: pathlib.Path, *, overwrite: bool):
         sweep = neurodyn.open_sweep(store)
         if sweep.complete:
             return sweep, False
-        return neurodyn.run_sweep(spec, store, resume=True, progress=False).open(), True
-    return neurodyn.run_sweep(spec, store, overwrite=overwrite, progress=False).open(), True
+        return neurodyn.run_sweep(spec, store, resume=True, progress=True).open(), True
+    return neurodyn.run_sweep(spec, store, overwrite=overwrite, progress=True).open(), True
 
 
 def main(argv=None):

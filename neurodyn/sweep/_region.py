@@ -93,7 +93,10 @@ def train_region(
     states = shard_members(states, mesh)
     history = shard_members(history, mesh)
     for call in range(calls_done, n_calls):
-        if bool(jnp.all(states.done | states.diverged)):
+        # Host-side checks read each device's shard (`np.asarray`); an eager `jnp.all` or
+        # a slice of a sharded array would be a program with a collective, and on CPU
+        # devices that outnumber the cores such collectives can stall (see _host).
+        if bool(np.all(_host(states.done) | _host(states.diverged))):
             break
         states, logs = run_chunk_vmapped(trainer, states, mesh=mesh)
         s0 = call * steps_per_call
@@ -116,9 +119,9 @@ def train_region(
             history["snapshots"] = snaps
         if on_progress is not None:
             on_progress(
-                steps=np.asarray(states.step[:n_real]),
-                done=np.asarray(states.done[:n_real]),
-                diverged=np.asarray(states.diverged[:n_real]),
+                steps=_host(states.step)[:n_real],
+                done=_host(states.done)[:n_real],
+                diverged=_host(states.diverged)[:n_real],
             )
         if (call + 1 - calls_done) % checkpoint_every == 0 and call + 1 < n_calls:
             store.save_checkpoint(path, group, name, (states, history), meta={"calls_done": call + 1})
@@ -135,6 +138,21 @@ def train_region(
     )
     store.remove_checkpoint(path, group, name)
     return result
+
+
+def _host(x) -> np.ndarray:
+    """`x` on the host, gathered shard by shard: no program runs on the devices.
+
+    Every program that spans the member mesh and needs a collective (an eager `jnp.all`, a
+    slice or an index across shards) makes each device wait for the others; with more
+    simulated CPU devices than cores, XLA's CPU runtime was seen to leave one of them
+    unscheduled and the sweep stalled. The host loop therefore only reads shards.
+    """
+    return np.asarray(x)
+
+
+def _first_on_host(x):
+    return _host(x)[:1] if eqx.is_array(x) else x
 
 
 def _shapes_only(tree):
@@ -180,7 +198,11 @@ def _fields(module):
     return [(f.name, getattr(module, f.name)) for f in dataclasses.fields(module)]
 
 
+@eqx.filter_jit
 def _trajectories(trainer, states, eval_trials, shared: bool):
+    """The stored trajectories of every member, as one compiled program (reused by every
+    region of a group: run eagerly, each region would compile its scan again)."""
+
     def run(model, trials):
         return trainer.forward(model, trials, key=None)
 
@@ -202,7 +224,7 @@ def _write_region(path, group, region, states, initial_models, history, n_real, 
     _faults.crash_point("chunk_write")
     from ._datasets import param_dims
 
-    template = unstack(states, 1)[0].model if n_real else None
+    template = unstack(jax.tree.map(_first_on_host, states.model), 1)[0] if n_real else None
     data = {
         "steps_trained": (("member",), take(states.step).astype(np.int64)),
         "done": (("member",), take(states.done)),

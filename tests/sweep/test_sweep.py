@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -164,7 +165,9 @@ def test_sharded_over_four_devices_equals_unsharded(tmp_path):
         "train": {"learning_rate": [1e-3, 3e-3, 1e-2], "n_steps": 8, "eval_every": 4, "batch_size": 4, "eval_batch_size": 4},
         "sweep": {"seeds": 2, "trajectories": 2},
     }
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+    hlo = tmp_path / "hlo"
+    flags = f"--xla_force_host_platform_device_count=4 --xla_dump_to={hlo} --xla_dump_hlo_as_text"
+    env = dict(os.environ, XLA_FLAGS=flags)
     result = subprocess.run(
         [sys.executable, "-c", SHARDED, json.dumps(spec), str(tmp_path / "s4.zarr"), str(tmp_path / "s1.zarr")],
         capture_output=True,
@@ -180,6 +183,12 @@ def test_sharded_over_four_devices_equals_unsharded(tmp_path):
     b = store.read_group(tmp_path / "s1.zarr", "g0").load()
     for name in ("final_W_rec", "loss", "outputs"):
         np.testing.assert_allclose(a[name].values, b[name].values, rtol=1e-5, atol=1e-6)
+    # members are independent: no compiled program of the sweep waits on another device
+    compiled = sorted(hlo.glob("*after_optimizations.txt"))
+    assert len(compiled) > 20, len(compiled)
+    collective = re.compile(r"\b(all-reduce|all-gather|all-to-all|collective-permute|reduce-scatter)(-start)?\(")
+    with_collectives = [p.name for p in compiled if collective.search(p.read_text())]
+    assert with_collectives == [], with_collectives
 
 
 def test_parameter_snapshots_every_k_steps(tmp_path):
