@@ -23,3 +23,18 @@ def getkey():
 
     counter = iter(range(10**6))
     return lambda: jr.key(next(counter))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drop every compiled program after each test module.
+
+    A pytest worker otherwise keeps every executable it ever loaded; after a few hundred
+    tests, jaxlib's CPU runtime segfaulted while loading one more (twice while reading it
+    from a persistent cache, once while compiling it). Keeping the loaded set per module
+    bounds that; programs shared across modules are compiled again.
+    """
+    yield
+    import jax
+
+    jax.clear_caches()
