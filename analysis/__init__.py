@@ -185,6 +185,7 @@ from ._timescales._core import (
 from ._timescales._dataset import timescales_to_dataset as timescales_to_dataset
 from ._timescales._expfit import ExpFit as ExpFit
 from ._timescales._expfit import fit_autocorrelation as fit_autocorrelation
+from ._timescales._expfit import select_model as select_model
 from ._timescales._plots import (
     plot_autocorrelation as plot_autocorrelation,
 )

@@ -186,6 +186,8 @@ def autocorrelation_timescales(
     record: str = "rates",
     tau_bounds: tuple[float, float] = (1e-2, 1e3),
     min_fraction: float = 0.1,
+    min_separation: float = 1.0,
+    criterion: str = "aic",
     noise: bool = False,
 ) -> TimescaleResult:
     """Drive a network, stream its autocorrelations, and fit timescales per unit.
@@ -193,8 +195,10 @@ def autocorrelation_timescales(
     The protocol of Khajehabdollahi et al. (ICLR 2024): drive with random input (e.g.
     `BinaryInput()`), drop `burn_in` steps, estimate each unit's autocorrelation over
     `n_steps` with the streaming estimator (never storing the run), average over
-    `n_trials`, fit single/double exponentials on lags 0 … `fit_lag` and choose by AIC.
-    The same for the summed activity. Use `summarise_timescales` for averages with the
+    `n_trials`, fit single/double exponentials on lags 0 … `fit_lag` and choose by AIC
+    (`min_fraction`, `min_separation` and `criterion` as in `fit_autocorrelation`; the
+    defaults are the study's rule with the amplitude guard). The same for the summed
+    activity. Use `summarise_timescales` for averages with the
     τ_net ≤ 1 exclusion. `eqx.filter_vmap` over members (keys split per member).
     """
     owner = "autocorrelation_timescales"
@@ -228,6 +232,8 @@ def autocorrelation_timescales(
         fit_lag=fit_lag,
         tau_bounds=tau_bounds,
         min_fraction=min_fraction,
+        min_separation=min_separation,
+        criterion=criterion,
     )
     fit = jax.tree_util.tree_map(lambda x: x[:-1], fits)
     population_fit = jax.tree_util.tree_map(lambda x: x[-1], fits)

@@ -73,11 +73,21 @@ def snapshot_model(sweep, member: int, ds, pos: int, snap: int):
     return model
 
 
+# Other single/double selection rules, applied to the same fits (`na.select_model`): how
+# many units each changes against the default (the study's AIC with the amplitude guard).
+RULES = {"AIC alone": {"min_fraction": 0.0}, "BIC": {"criterion": "bic"}, "τ_slow ≥ 3 τ_fast": {"min_separation": 3.0}}
+GUARD = "τ_slow ≥ 3 τ_fast"
+
+
 @eqx.filter_jit
 def _timescales(model, key, n_steps, n_trials):
     res = na.autocorrelation_timescales(model, na.BinaryInput(), n_steps=n_steps, burn_in=500, key=key, n_trials=n_trials)
-    summary = na.summarise_timescales(res.fit.tau_net)
-    return summary.median, summary.n_valid, jnp.nanmean(res.learned_tau), res.population_fit.tau_net
+    fit = res.fit
+    summary = na.summarise_timescales(fit.tau_net)
+    changed = jnp.stack([jnp.sum(na.select_model(fit, **rule).choice != fit.choice) for rule in RULES.values()])
+    guarded = na.summarise_timescales(na.select_model(fit, **RULES[GUARD]).tau_net).median
+    return (summary.median, summary.n_valid, jnp.nanmean(res.learned_tau), res.population_fit.tau_net,
+            jnp.sum(fit.choice == 1), changed, guarded)
 
 
 def stage_task(curriculum, task, n: int):
@@ -93,6 +103,7 @@ def ablations(model, task, n_units: int, key):
     for name, mask in (("slowest", na.slowest_units(tau, n_units)), ("fastest", na.fastest_units(tau, n_units))):
         acc = np.asarray(accuracy_by_n(na.silence(model, mask), task, ACC_BATCH, key=key))
         out[name] = {int(n): float(a) for n, a in enumerate(acc, start=1) if np.isfinite(a)}
+    out["n_units"] = n_units
     return out
 
 
@@ -142,10 +153,11 @@ def analyse(sweep, name: str, spec: dict, quick: bool) -> list[dict]:
             taus = []
             for n, snap, step in stages:
                 net = snapshot_model(sweep, m, ds, pos, snap)
-                tau_net, n_valid, learned, pop = _timescales(
+                tau_net, n_valid, learned, pop, n_double, changed, guarded = _timescales(
                     net, jr.key(900 + m), 4000 if quick else TAU_STEPS, 2 if quick else TAU_TRIALS)
                 taus.append({"n": n, "step": step, "tau_net": float(tau_net), "n_valid": int(n_valid),
-                             "learned_tau": float(learned), "population_tau": float(pop)})
+                             "learned_tau": float(learned), "population_tau": float(pop), "n_double": int(n_double),
+                             "changed": dict(zip(RULES, np.asarray(changed).tolist())), "tau_net_guarded": float(guarded)})
             final = stage_task(curriculum, task, n_max)
             ablated = ablations(model, task, 8 if quick else N_ABLATE, jr.key(600 + m))
             perturbed = perturbation(model, final, config, n_max, jr.key(700 + m))
@@ -191,6 +203,37 @@ def figures(out: pathlib.Path, rows, eval_every: int) -> list[str]:
         ax.legend(fontsize=7)
     fig.tight_layout()
     names.append("curriculum_timescales.png")
+    fig.savefig(out / names[-1], dpi=110)
+    plt.close(fig)
+
+    # The study's figures: epochs spent on each new N; accuracy per N with slow or fast
+    # units silenced; accuracy after the weight perturbation, before and after retraining.
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for r in rows:
+        color = "C0" if r["curriculum"] == "single_head" else "C1"
+        label = r["curriculum"] if r["seed"] == 0 else None
+        ns = sorted(n for n in r["reached"] if n > min(r["reached"]))
+        axes[0].plot(ns, [r["reached"][n] - r["reached"][n - 1] for n in ns], "o-", color=color, alpha=0.7, label=label)
+        final = [n for n in sorted(r["accuracy"]) if 2 <= n <= r["n_max"]]
+        for kind, style in (("slowest", "v--"), ("fastest", "^:")):
+            axes[1].plot(final, [r["ablation"][kind].get(n, np.nan) for n in final], style, color=color, alpha=0.6,
+                         label=f"{r['curriculum']}, {kind} {r['ablation']['n_units']} silenced" if r["seed"] == 0 else None)
+        p = r["perturbation"]
+        eps = np.asarray(p["eps"][1:])
+        axes[2].semilogx(eps, p["before"][1:], "o-", color=color, alpha=0.6,
+                         label=f"{r['curriculum']}, perturbed" if r["seed"] == 0 else None)
+        axes[2].semilogx(eps, p["after"][1:], "s--", color=color, alpha=0.4,
+                         label=f"{r['curriculum']}, after one epoch" if r["seed"] == 0 else None)
+    axes[0].set(xlabel="N", ylabel="epochs to pass N − 1 → N", title="epochs per new N (one line per network)")
+    axes[1].axhline(0.5, color="k", lw=0.8, ls=":")
+    axes[1].set(xlabel="N", ylabel="accuracy", title="units silenced by learned τ", ylim=(0.3, 1.02))
+    axes[2].axhline(0.5, color="k", lw=0.8, ls=":")
+    axes[2].set(xlabel="ε (‖ΔW‖_F / ‖W‖_F)", ylabel="accuracy at the final N", title="weight perturbation",
+                ylim=(0.3, 1.02))
+    for ax in axes:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    names.append("curriculum_mechanisms.png")
     fig.savefig(out / names[-1], dpi=110)
     plt.close(fig)
     return names
@@ -278,6 +321,20 @@ def write_results(out, rows, specs, timings, figs, quick):
                   f"- Pass criterion (learned τ does not grow, {head}): mean learned τ at stage {late} <= stage {early} + "
                   f"{TAU_GROWTH} in >= {need} of {n_seeds} seeds ({fmt(flat[name][1])}): {flat[name][0]}/{n_seeds} -> "
                   f"{verdict(flat[name][0])}"]
+    lines += ["", f"## The τ_net estimator: units each selection rule changes (of {m['hidden_size']} per network)", "",
+              "Every network at the end of every stage it passed; the default is the study's AIC with the amplitude "
+              "guard (a double fit one of whose terms carries < 10 % counts as single). `changed` counts the units "
+              "whose single/double choice the rule flips; the last column is criterion 4 under the guard "
+              f"{GUARD} (median τ_net at stage {late} above stage {early}).", "",
+              "| curriculum | networks | units double (default) | " + " | ".join(f"changed by {k}" for k in RULES)
+              + f" | τ_net rises with N under {GUARD} |", "|---|---|---|" + "---|" * len(RULES) + "---|"]
+    for name, group in (("single_head", single), ("multi_head", multi)):
+        stages = [st for r in group.values() for st in r["stages"]]
+        pairs = [(at_stage(r, early, "tau_net_guarded"), at_stage(r, late, "tau_net_guarded")) for r in group.values()]
+        up = sum(np.isfinite(b) and b > a for a, b in pairs)
+        lines.append(f"| {name} | {len(stages)} | {sum(st['n_double'] for st in stages)} | "
+                     + " | ".join(str(sum(st["changed"][k] for st in stages)) for k in RULES)
+                     + f" | {up}/{len(pairs)} {fmt(pairs)} |")
     lines += ["", "## Ablation of slow and fast units (the study: slow units matter in single-head, fast in multi-head)", "",
               "| curriculum | seed | final N | accuracy at earlier and final N: intact / slowest silenced / fastest silenced |",
               "|---|---|---|---|"]

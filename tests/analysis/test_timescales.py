@@ -25,6 +25,7 @@ from neurodyn.analysis import (
     fit_autocorrelation,
     normalise_autocovariance,
     population_autocorrelation,
+    select_model,
     summarise_timescales,
 )
 from neurodyn.models import AbstractContinuousRNN, AbstractDiscreteRNN
@@ -241,6 +242,63 @@ def test_mixture_chooses_double_and_the_slower_tau():
         np.testing.assert_allclose(fit.amplitude_double, 1.0, atol=tol)
 
 
+def test_bic_penalty_follows_from_the_aics():
+    """BIC − AIC = p (ln n − 2) per model, so the double model's BIC margin is its AIC
+    margin plus 2 (ln n − 2): pinned on the fields of a fit, by hand."""
+    noise = 0.01 * jr.normal(jr.key(7), (31, 32))
+    rho = (jnp.exp(-K / 4.0)[:, None] + noise).at[0].set(1.0)
+    fit = fit_autocorrelation(rho, min_fraction=0.0)
+    bic = fit_autocorrelation(rho, min_fraction=0.0, criterion="bic")
+    np.testing.assert_array_equal(fit.n_lags, 31)
+    margin = np.asarray(fit.aic_double - fit.aic_single) + 2 * (np.log(31) - 2)
+    np.testing.assert_array_equal(bic.choice, np.where(margin < 0, 1, 0))
+    np.testing.assert_array_equal(fit.choice, np.where(np.asarray(fit.aic_double < fit.aic_single), 1, 0))
+    assert int(bic.choice.sum()) < int(fit.choice.sum())  # a larger penalty, fewer doubles
+
+
+def test_separation_guard_keeps_resolved_mixtures_and_drops_close_splits():
+    """τ_slow ≥ r·τ_fast: mixtures a factor 10 apart stay double at r = 3 and become
+    single at r = 11; a mixture of τ 4 and 6 (ratio 1.5) is double by AIC on exact data
+    and single at r = 2, with τ_net then the single fit's τ."""
+    w, fast, slow = jnp.array([0.7, 0.5, 0.5]), jnp.array([1.0, 2.0, 4.0]), jnp.array([10.0, 20.0, 6.0])
+    rho = w * jnp.exp(-K[:, None] / fast) + (1 - w) * jnp.exp(-K[:, None] / slow)
+    plain = fit_autocorrelation(rho)
+    np.testing.assert_array_equal(plain.choice, 1)
+    np.testing.assert_allclose(plain.tau_net, slow, rtol=1e-3)
+    guarded = fit_autocorrelation(rho, min_separation=2.0)
+    np.testing.assert_array_equal(guarded.choice, [1, 1, 0])
+    np.testing.assert_allclose(guarded.tau_net, [10.0, 20.0, float(plain.tau_single[2])], rtol=1e-5)
+    np.testing.assert_array_equal(fit_autocorrelation(rho, min_separation=11.0).choice, 0)
+    # Choosing again without refitting gives the same as fitting with the rule.
+    for rule in ({"min_separation": 2.0}, {"min_separation": 11.0}, {"criterion": "bic"}, {"min_fraction": 0.0}):
+        again, direct = select_model(plain, **rule), fit_autocorrelation(rho, **rule)
+        np.testing.assert_array_equal(again.choice, direct.choice)
+        np.testing.assert_array_equal(again.tau_net, direct.tau_net)
+    np.testing.assert_array_equal(select_model(plain).choice, plain.choice)
+
+
+def test_select_model_keeps_unfitted_units_and_works_under_vmap():
+    rho = jnp.stack([jnp.full(31, jnp.nan), jnp.exp(-K / 3.0)], axis=1)
+    fit = select_model(fit_autocorrelation(rho), min_separation=3.0)
+    np.testing.assert_array_equal(fit.choice, [-1, 0])
+    assert np.isnan(fit.tau_net[0])
+    stacked = jax.tree.map(lambda x: jnp.stack([x, x]), fit_autocorrelation(rho))
+    batched = jax.vmap(lambda f: select_model(f, criterion="bic"))(stacked)
+    np.testing.assert_array_equal(batched.choice, [[-1, 0], [-1, 0]])
+
+
+def test_selection_rules_validate_arguments():
+    rho = jnp.exp(-K / 3.0)[:, None]
+    with pytest.raises(ValueError, match='criterion must be "aic" or "bic"'):
+        fit_autocorrelation(rho, criterion="AICc")
+    with pytest.raises(ValueError, match="min_separation must be >= 1"):
+        fit_autocorrelation(rho, min_separation=0.5)
+    with pytest.raises(ValueError, match=r"min_fraction must be in \[0, 0.5\)"):
+        select_model(fit_autocorrelation(rho), min_fraction=0.7)
+    with pytest.raises(TypeError, match="fit must be an ExpFit"):
+        select_model({"choice": 1})
+
+
 def test_unfittable_units_are_flagged():
     rho = jnp.stack([jnp.full(31, jnp.nan), jnp.exp(-K / 3.0)], axis=1)
     fit = fit_autocorrelation(rho)
@@ -287,6 +345,26 @@ def test_ar1_timescales_recovered_within_5_percent():
     # series only, so its slow τ is estimated less precisely.
     assert int(result.population_fit.choice) == 1
     np.testing.assert_allclose(result.population_fit.tau_net, 10.0, rtol=0.15)
+
+
+def test_separation_guard_removes_false_double_fits_on_ar1_units():
+    """The measured weakness of AIC on finite runs, at the study's estimator settings
+    (2·10⁴ steps, 10 trials, lags 0–30): on AR(1) units (τ = 5 and 20, 64 each) the
+    default rule takes the double model for some units and inflates their τ_net; with
+    τ_slow ≥ 3 τ_fast no unit is double and every τ_net is within 6 %."""
+    taus = _ar_taus([5.0, 20.0], 64)
+    model = DiagonalAR(jnp.exp(-1.0 / taus))
+    result = autocorrelation_timescales(
+        model, GaussianInput(1.0), n_steps=20_000, burn_in=500, key=jr.key(3),
+        max_lag=40, n_trials=10, chunk_size=10_000,
+    )
+    default = result.fit
+    assert int((default.choice == 1).sum()) >= 3
+    assert float(np.max(np.asarray(default.tau_net) / taus)) > 1.2
+    guarded = select_model(default, min_separation=3.0)
+    np.testing.assert_array_equal(guarded.choice, 0)
+    np.testing.assert_allclose(guarded.tau_net, taus, rtol=0.06)
+    np.testing.assert_array_equal(guarded.tau_net, default.tau_single)
 
 
 def test_ou_timescale_recovered_within_5_percent():
