@@ -169,7 +169,13 @@ TASKS.register_prefix(
     "neurogym", _neurogym_entry, "A NeuroGym environment is named 'neurogym:<EnvId>', e.g. 'neurogym:GoNogo-v0'."
 )
 
-OPTIMIZERS = Registry("optimizer")
+OPTIMIZERS = Registry(
+    "optimizer",
+    custom=(
+        "Any other optax optimiser is given in Python, as TrainConfig(optimizer=<an "
+        "optax.GradientTransformation>); a spec names one of these."
+    ),
+)
 for _name, (_factory, _numeric, _flags) in _OPTIMIZERS.items():
     _params = {"learning_rate": Param("learning_rate", 1e-3, **_POS, doc="step size")}
     for _opt, (_lo, _hi) in _numeric.items():

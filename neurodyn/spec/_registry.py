@@ -190,9 +190,12 @@ def describe(cls, overrides: dict[str, dict] | None = None, implicit: tuple[str,
 class Registry:
     """Classes of one kind ("model", "task", "optimizer") by name."""
 
-    def __init__(self, kind: str, base: type | None = None):
+    def __init__(self, kind: str, base: type | None = None, *, custom: str | None = None):
         self.kind = kind
         self.base = base
+        # How users bring their own: None for an import path `package.module:Class`,
+        # otherwise the sentence that says how (import paths are then refused).
+        self.custom = custom
         self._entries: dict[str, Entry] = {}
         self._prefixes: dict[str, tuple] = {}
 
@@ -225,13 +228,16 @@ class Registry:
         prefix, _, rest = name.partition(":")
         if rest and prefix in self._prefixes:
             return self._prefixes[prefix][0](rest)
-        if ":" in name:
+        if ":" in name and self.custom is None:
             return self._import(name)
         prefixed = "".join(f" {example}" for _, example in self._prefixes.values())
+        custom = self.custom or (
+            f"A custom class is given by its import path, e.g. "
+            f"'my_package.my_module:My{self.kind.capitalize()}'."
+        )
         raise ValueError(
             f"unknown {self.kind} {name!r}; known {self.kind}s are {self.names()}."
-            f"{_checks.closest(name, self.names())} A custom class is given by its import "
-            f"path, e.g. 'my_package.my_module:My{self.kind.capitalize()}'.{prefixed}"
+            f"{_checks.closest(name, self.names())} {custom}{prefixed}"
         )
 
     def _import(self, path: str) -> Entry:

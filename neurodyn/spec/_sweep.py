@@ -49,6 +49,7 @@ TRAIN_KEYS = (
     "epochs_per_call",
     "noise",
     "bptt_chunk",
+    "lr_schedule",
     "curriculum",
     "curriculum_start_n",
     "curriculum_n_cap",
@@ -385,7 +386,7 @@ def _validate_train(train: dict, check_train=None) -> dict:
         if key in known_options:
             options[key] = train.pop(key)
     for key in train:
-        if key not in TRAIN_KEYS:
+        if key not in TRAIN_KEYS and not key.startswith("lr_"):
             allowed = sorted(set(TRAIN_KEYS) | known_options)
             raise ValueError(
                 f"spec [train]: unknown parameter {key!r}.{_checks.closest(key, allowed)} "

@@ -37,7 +37,8 @@ def group_trainer(configs: Sequence[TrainConfig], models: Sequence[AbstractRNN],
     if len(keys) != 1:
         raise ValueError(
             "these training configs cannot share one compiled program: they differ in "
-            "optimizer name or flags, clipping on/off, batch size, epoch length, "
+            "optimizer (name, flags or which numeric options are set), learning-rate schedule "
+            "(name, flags or which options are set), clipping on/off, batch size, epoch length, "
             "stopping rule or which penalties are on. Split them into separate groups."
         )
     penalties = tuple(sorted({k for c in configs for k, v in c.penalties().items() if v != 0}))

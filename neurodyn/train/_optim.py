@@ -14,6 +14,7 @@ import optax
 
 from .. import _checks
 from .._optimizers import OPTIMIZERS
+from ._schedules import schedule_value
 
 
 def split_options(name: str, options: dict) -> tuple[dict, dict]:
@@ -40,19 +41,43 @@ def split_options(name: str, options: dict) -> tuple[dict, dict]:
 
 
 @functools.lru_cache(maxsize=None)
-def _build(name: str, numeric_names: tuple[str, ...], static_items: tuple, clip: bool):
-    factory, _, _ = OPTIMIZERS[name]
+def _build(
+    name,
+    numeric_names: tuple[str, ...],
+    static_items: tuple,
+    clip: bool,
+    schedule: str | None = None,
+    schedule_names: tuple[str, ...] = (),
+    schedule_flags: tuple = (),
+    lr_callable=None,
+):
+    """`name` is an optimiser's name or an `optax.GradientTransformation` used as given."""
+    custom = isinstance(name, optax.GradientTransformation)
+    factory = None if custom else OPTIMIZERS[name][0]
     static = dict(static_items)
+    flags = dict(schedule_flags)
 
     def inner(**kwargs):
         grad_clip = kwargs.pop("grad_clip", None)
-        opt = factory(**kwargs, **static)
+        if custom:
+            opt = name
+        else:
+            numbers = {k[len("lr_"):]: kwargs.pop(k) for k in list(kwargs) if k.startswith("lr_")}
+            if lr_callable is not None:
+                lr = lr_callable
+            else:
+                peak = kwargs.pop("learning_rate")
+                lr = peak
+                if schedule not in (None, "constant"):
+                    lr = lambda count: schedule_value(schedule, count, peak, numbers, flags)  # noqa: E731
+            opt = factory(learning_rate=lr, **kwargs, **static)
         if clip:
             return optax.chain(optax.clip_by_global_norm(grad_clip), opt)
         return opt
 
     # inject_hyperparams reads the factory's signature: spell the numeric names out.
-    names = ("learning_rate", *numeric_names) + (("grad_clip",) if clip else ())
+    names = (() if custom or lr_callable is not None else ("learning_rate",)) + tuple(numeric_names)
+    names += tuple(f"lr_{k}" for k in schedule_names) + (("grad_clip",) if clip else ())
     inner.__signature__ = inspect.Signature(
         [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in names]
     )
@@ -68,6 +93,27 @@ def make_optimizer(name: str, options: dict, *, clip: bool):
     """
     numeric, static = split_options(name, options)
     return _build(name, tuple(sorted(numeric)), tuple(sorted(static.items())), clip)
+
+
+def optimizer_for(config):
+    """The group optimiser for a `TrainConfig`: its optimiser (by name or as given), its
+    learning-rate schedule and gradient clipping, every number an injected hyperparameter
+    (set per member with `set_hyperparams(state, config.numeric())`)."""
+    clip = config.grad_clip is not None
+    if isinstance(config.optimizer, optax.GradientTransformation):
+        return _build(config.optimizer, (), (), clip)
+    numeric, static = split_options(config.optimizer, dict(config.optimizer_options))
+    numbers, flags = config.schedule_numbers()
+    return _build(
+        config.optimizer,
+        tuple(sorted(numeric)),
+        tuple(sorted(static.items())),
+        clip,
+        config.lr_schedule,
+        tuple(sorted(numbers)),
+        tuple(sorted(flags.items())),
+        config.learning_rate if callable(config.learning_rate) else None,
+    )
 
 
 def set_hyperparams(opt_state, values: dict):

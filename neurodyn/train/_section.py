@@ -39,6 +39,8 @@ def train_config(train: dict):
     optimizer = train.pop("optimizer", "adam")
     known_options = _optimizer_options(optimizer)
     options = {k: train.pop(k) for k in list(train) if k in known_options}
+    schedule = train.pop("lr_schedule", None)
+    schedule_options = {k[len("lr_"):]: train.pop(k) for k in list(train) if k.startswith("lr_")}
     ints = ("batch_size", "n_steps", "eval_every", "eval_batch_size", "patience", "epochs_per_call", "bptt_chunk")
     for k in ints:
         if k in train and isinstance(train[k], float) and train[k].is_integer():
@@ -50,7 +52,9 @@ def train_config(train: dict):
     for k, v in list(options.items()):
         if isinstance(v, int) and not isinstance(v, bool):
             options[k] = float(v)
-    return TrainConfig(optimizer=optimizer, optimizer_options=options, **train)
+    return TrainConfig(
+        optimizer=optimizer, optimizer_options=options, lr_schedule=schedule, lr_schedule_options=schedule_options, **train
+    )
 
 
 def check_train_section(train: dict) -> None:

@@ -20,7 +20,7 @@ from ..models import AbstractRNN
 from ..tasks import AbstractTask
 from . import _losses
 from ._config import TrainConfig
-from ._optim import make_optimizer, set_hyperparams
+from ._optim import optimizer_for, set_hyperparams
 
 
 class TrainState(eqx.Module):
@@ -87,9 +87,7 @@ class Trainer(eqx.Module):
         penalties: tuple[str, ...] | None = None,
         curriculum=None,
     ):
-        numeric = config.numeric()
-        options = {k: v for k, v in config.optimizer_options.items()}
-        self.optimizer = make_optimizer(config.optimizer, options, clip="grad_clip" in numeric)
+        self.optimizer = optimizer_for(config)
         self.batch_size = config.batch_size
         self.eval_every = config.eval_every
         self.epochs_per_call = min(config.epochs_per_call, config.n_epochs)
