@@ -7,10 +7,16 @@
 - Every variable with a `member` dimension is chunked one member per chunk (other
   dimensions whole unless the template's encoding chooses chunks), so writers of
   disjoint member ranges never touch the same chunk.
-- Strings are stored as variable-length UTF-8 (zarr's "string" type); they read back as
-  numpy `StringDType` arrays, equal to the `<U` arrays written.
+- Strings written whole (the members table, analysis results, coordinates) are stored
+  as fixed-length UTF-32 and read back as numpy `<U` arrays, which xarray's `where`,
+  pandas and every reader handle; member-dimensioned strings created unwritten and
+  filled region by region are variable-length UTF-8 (their length is not known yet) and
+  read back as numpy `StringDType`.
+- Every variable carries CF `long_name` (and `units` where it has one), from `_cf`.
 """
 
+import contextlib
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +24,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
+from ._cf import describe
 from ._layout import MEMBER_DIM
 
 # Encoding keys that zarr v3 accepts from a template; others (e.g. "dtype", "source",
@@ -46,25 +53,39 @@ def fill_value(dtype: np.dtype) -> Any:
     )
 
 
+@contextlib.contextmanager
+def quiet_writes():
+    """zarr warns that fixed-length UTF-32 strings have no zarr v3 specification yet
+    (zarr-python and xarray read them); the store chooses them knowingly (see above)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"The data type \(FixedLengthUTF32")
+        yield
+
+
 def is_string(dtype: np.dtype) -> bool:
     return np.dtype(dtype).kind in "UTSO"
 
 
-def as_numpy(var: xr.Variable) -> xr.Variable:
-    """Bring non-dask data (numpy, JAX) to numpy; strings become variable-length objects."""
+def as_numpy(var: xr.Variable, *, variable_strings: bool = False) -> xr.Variable:
+    """Bring non-dask data (numpy, JAX) to numpy; strings become fixed-length `<U`, or
+    variable-length objects with `variable_strings` (for arrays stored that way)."""
     data = var.data
     if not isinstance(data, da.Array):
         data = np.asarray(data)
-    if is_string(data.dtype) and data.dtype != object:
-        data = data.astype(object)
+    if is_string(data.dtype):
+        if variable_strings:
+            if data.dtype != object:
+                data = data.astype(object)
+        elif data.dtype.kind != "U":
+            data = np.asarray(data.astype(str), dtype=str) if data.size else np.zeros(data.shape, dtype="<U1")
     return var.copy(deep=False, data=data)
 
 
-def prepare(ds: xr.Dataset) -> xr.Dataset:
-    """A copy of `ds` ready for xarray's zarr writer (numpy data, object strings)."""
-    out = ds.copy(deep=False)
+def prepare(ds: xr.Dataset, *, variable_strings: bool = False) -> xr.Dataset:
+    """A copy of `ds` ready for xarray's zarr writer (numpy data, `<U` strings, CF attributes)."""
+    out = describe(ds)
     for name in list(out.variables):
-        out[name] = as_numpy(out[name].variable)
+        out[name] = as_numpy(out[name].variable, variable_strings=variable_strings)
     return out
 
 
@@ -108,7 +129,7 @@ def placeholders(template: xr.Dataset) -> tuple[xr.Dataset, dict[str, dict]]:
             data = np.full(var.shape, fill, dtype=object)
         else:
             data = da.full(var.shape, fill, dtype=var.dtype, chunks=enc["chunks"])
-        out[name] = xr.Variable(var.dims, data, attrs=var.attrs)
+        out[name] = xr.Variable(var.dims, data, attrs=out[name].attrs)
         encoding[name] = enc
     return out, encoding
 

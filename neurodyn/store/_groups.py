@@ -5,7 +5,8 @@ import json
 import xarray as xr
 import zarr
 
-from ._encoding import member_chunks, placeholders, prepare
+from ._consolidated import consolidate, drop_consolidated
+from ._encoding import member_chunks, placeholders, prepare, quiet_writes
 from ._layout import MEMBER_DIM, Root, StorePath, group_path, resolve, store_root, unknown_group
 from ._staging import swap_in
 
@@ -16,6 +17,11 @@ def _check_member_dim(group: str, ds: xr.Dataset) -> None:
             f"Dataset for group {group!r} has no {MEMBER_DIM!r} dimension (dims: "
             f"{list(ds.dims)}); every variable written per member needs one."
         )
+
+
+def _to_zarr(ds: xr.Dataset, *args, **kwargs) -> None:
+    with quiet_writes():
+        ds.to_zarr(*args, **kwargs)
 
 
 def create_group(store_path: StorePath, group: str, template: xr.Dataset) -> None:
@@ -34,8 +40,10 @@ def create_group(store_path: StorePath, group: str, template: xr.Dataset) -> Non
             f"Store {str(root)!r} already holds {path!r}; remove it or write elsewhere."
         )
     _check_member_dim(path, template)
+    drop_consolidated(root)
     ds, encoding = placeholders(template)
-    ds.to_zarr(
+    _to_zarr(
+        ds,
         str(root),
         group=path,
         mode="w-",
@@ -71,6 +79,7 @@ def repair_group(store_path: StorePath, group: str, template: xr.Dataset) -> lis
     root = store_root(store_path)
     path = group_path(group)
     base = root / path
+    drop_consolidated(root)
     if not (base / "zarr.json").is_file():
         if base.is_dir() and any(base.iterdir()):
             zarr.open_group(str(root), path=path, mode="a", zarr_format=3)
@@ -90,13 +99,17 @@ def repair_group(store_path: StorePath, group: str, template: xr.Dataset) -> lis
         missing.append(str(name))
     if not missing:
         return []
+    # Coordinates without a member dimension are derived, not trained: one missing is
+    # written again without being reported (stores from before a coordinate existed).
+    derived = {n for n in missing if n in template.coords and MEMBER_DIM not in template[n].dims}
     part = template[[n for n in missing if n in template.data_vars]]
     for name in missing:
         if name in template.coords and name not in part.coords:
             part = part.assign_coords({name: template[name]})
     ds, encoding = placeholders(part)
     ds = ds.drop_vars([n for n in ds.variables if n not in missing])
-    ds.to_zarr(
+    _to_zarr(
+        ds,
         str(root),
         group=path,
         mode="a",
@@ -104,7 +117,7 @@ def repair_group(store_path: StorePath, group: str, template: xr.Dataset) -> lis
         consolidated=False,
         encoding={k: v for k, v in encoding.items() if k in ds.variables},
     )
-    return missing
+    return [n for n in missing if n not in derived]
 
 
 def append_members(store_path: StorePath, group: str, template: xr.Dataset) -> None:
@@ -122,7 +135,9 @@ def append_members(store_path: StorePath, group: str, template: xr.Dataset) -> N
         [name for name, var in template.variables.items() if MEMBER_DIM not in var.dims]
     )
     ds, _ = placeholders(template)
-    ds.to_zarr(
+    drop_consolidated(root)
+    _to_zarr(
+        ds,
         str(root),
         group=group_path(group),
         mode="a",
@@ -162,13 +177,13 @@ def write_dataset(
         for name, var in ready.variables.items()
         if MEMBER_DIM in var.dims and name not in ready.coords
     }
+    drop_consolidated(root)
     swap_in(
         root,
         path,
-        lambda staged: ready.to_zarr(
-            str(staged), mode="w-", consolidated=False, zarr_format=3, encoding=encoding
-        ),
+        lambda staged: _to_zarr(ready, str(staged), mode="w-", consolidated=False, zarr_format=3, encoding=encoding),
     )
+    consolidate(root)
 
 
 def read_group(

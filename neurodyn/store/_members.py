@@ -6,7 +6,8 @@ import uuid
 import xarray as xr
 import zarr
 
-from ._encoding import prepare
+from ._consolidated import drop_consolidated
+from ._encoding import prepare, quiet_writes
 from ._layout import MEMBER_DIM, MEMBERS, StorePath, resolve, store_root
 from ._staging import swap_in
 
@@ -29,11 +30,17 @@ def write_members(store_path: StorePath, ds: xr.Dataset) -> None:
         )
     ready = prepare(ds)
     ready.attrs = {**ds.attrs, GENERATION: uuid.uuid4().hex}
+    drop_consolidated(store_path)
     swap_in(
         store_root(store_path),
         MEMBERS,
-        lambda staged: ready.to_zarr(str(staged), mode="w-", consolidated=False, zarr_format=3),
+        lambda staged: _write(ready, staged),
     )
+
+
+def _write(ready: xr.Dataset, staged) -> None:
+    with quiet_writes():
+        ready.to_zarr(str(staged), mode="w-", consolidated=False, zarr_format=3)
 
 
 def read_members(store_path: StorePath) -> xr.Dataset:

@@ -104,8 +104,10 @@ def write_region(
                 f"not match the stored members {expected} at positions {members}."
             )
     region = {MEMBER_DIM: members, **(dict(at) if at else {})}
-    data = prepare(ds.drop_vars(list(ds.coords)))
+    data = prepare(ds.drop_vars(list(ds.coords)), variable_strings=True)
     data.attrs = {}
+    for name in data.variables:  # the arrays' attributes were written when they were created
+        data[name].attrs = {}
     data.to_zarr(str(root), group=path, region=region, mode="r+", consolidated=False)
 
 

@@ -17,6 +17,7 @@ import zarr
 
 from neurodyn._version import SCHEMA_VERSION, __version__
 
+from ._consolidated import consolidate
 from ._encoding import jsonable
 from ._files import dumps, exists, fsync_dir, hostname, now_iso, owner, pid_alive, read_json, rmtree
 from ._groups import create_group, read_group
@@ -516,10 +517,15 @@ def update_attrs(path: StorePath, **changes: Any) -> None:
                 "nothing else was read or changed."
             ) from None
         raise _not_a_store(root, "a zarr store without the 'neurodyn' root attribute")
-    node = zarr.open_group(str(root), mode="r+")
+    # Opened without the consolidated copy, so rewriting the root drops it (see
+    # `_consolidated`): it is written again when the store is complete.
+    node = zarr.open_group(str(root), mode="r+", use_consolidated=False)
     node.attrs[ROOT_ATTR] = jsonable({**attrs, **changes}, "attrs")
 
 
 def set_complete(path: StorePath, complete: bool = True) -> None:
-    """Mark the store complete (every region done) or not, in its root attributes."""
+    """Mark the store complete (every region done) or not, in its root attributes; a
+    complete store gets consolidated metadata for plain xarray and zarr readers."""
     update_attrs(path, complete=bool(complete))
+    if complete:
+        consolidate(path)

@@ -94,7 +94,7 @@ class SweepStore:
             status = [str(x) for x in table["status"].values.tolist()]
             hit = np.isin(np.asarray(table["member"].values), bad)
             status = ["damaged" if h else s for s, h in zip(status, hit)]
-            table["status"] = ("member", np.asarray(status, dtype=table["status"].dtype))
+            table["status"] = ("member", np.asarray(status, dtype=str))
         return table
 
     @property

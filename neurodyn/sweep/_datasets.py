@@ -6,7 +6,9 @@
   training, e.g. `final_W_rec (member, hidden, hidden_in)`.
 - `inputs`, `targets`, `mask` `(trial, time, ...)` of the evaluation batch — with a
   leading `member` axis when task parameters differ across the group's members — and
-  the trained networks' `state (member, trial, time, state)` and `output`.
+  the trained networks' `state (member, trial, time, state)` and `output`. The `time`
+  coordinate counts steps (the state after step 1, 2, …); continuous models also have
+  `t`, the same in the model's time units (`time · dt`).
 - `steps_trained`, `done`, `diverged` `(member,)`.
 - `snapshot_<field>` `(member, snapshot, ...)`: parameters every `snapshot_every` steps
   (when the spec asks for them), at the steps given by the `snapshot_step` coordinate.
@@ -134,6 +136,11 @@ def group_template(
     }
     if snapshot_steps is not None and len(snapshot_steps):
         coords["snapshot_step"] = ("snapshot", np.asarray(snapshot_steps, dtype=np.int64))
+    # States and outputs are recorded after each step: index k holds step k + 1.
+    coords["time"] = ("time", np.arange(1, time + 1, dtype=np.int64))
+    dt = getattr(model, "dt", None)
+    if isinstance(dt, (int, float)) and not isinstance(dt, bool):
+        coords["t"] = ("time", float(dt) * np.arange(1, time + 1, dtype=np.float64))
     ds = xr.Dataset(data, coords=coords)
     if "n" in ds.dims:
         ds = ds.assign_coords(n=np.arange(1, ds.sizes["n"] + 1, dtype=np.int64))

@@ -16,6 +16,7 @@ from neurodyn.analysis import (
     plot_mds,
     select_pairs,
 )
+from neurodyn.store._cf import describe
 from neurodyn.store._encoding import prepare
 
 matplotlib.use("Agg")
@@ -61,11 +62,11 @@ def test_dataset_uses_the_store_vocabulary_and_summarises_per_condition():
 
 
 def test_dataset_round_trips_through_zarr(tmp_path):
-    """Written the way the store writes (strings as variable-length UTF-8)."""
+    """Written the way the store writes (fixed-length strings, CF attributes)."""
     ds = _dataset()
     prepare(ds).to_zarr(tmp_path / "d.zarr", mode="w", consolidated=False, zarr_format=3)
     back = xr.open_zarr(tmp_path / "d.zarr", consolidated=False).load()
-    xr.testing.assert_identical(back, ds)
+    xr.testing.assert_identical(back, describe(ds))  # with the store's CF attributes
 
 
 def test_dataset_refuses_inconsistent_inputs():

@@ -4,6 +4,7 @@ import xarray as xr
 
 import neurodyn
 import neurodyn.analysis as na
+from neurodyn.store._cf import describe
 
 SPEC = {
     "task": {"name": "flipflop", "n_bits": 1, "n_time": 12, "p": 0.1},
@@ -36,7 +37,7 @@ def test_degeneracy_of_a_store(store):
     for c in range(2):
         np.testing.assert_allclose(ds["sigma_ood"].values[c], np.std(ood[codes == c], ddof=1), rtol=1e-6)
     stored = neurodyn.open_sweep(store).analysis("degeneracy").load()
-    xr.testing.assert_identical(stored, ds.load())
+    xr.testing.assert_identical(stored, describe(ds.load()))
 
 
 def test_degeneracy_refuses_unknown_names(store):

@@ -6,6 +6,7 @@ from typer.testing import CliRunner
 import neurodyn
 import neurodyn.analysis as na
 from neurodyn.cli import app
+from neurodyn.store._cf import describe
 
 SPEC = {
     "task": {"name": "flipflop", "n_bits": 2, "n_time": 10, "p": 0.1},
@@ -58,7 +59,7 @@ def test_stored_results_round_trip_and_rerun_merges_or_replaces(store):
     assert sweep.analyses == ["fixed_points"]
     for g, ds in results.items():
         stored = sweep.analysis("fixed_points", group=g).load()
-        xr.testing.assert_identical(stored, ds.load())
+        xr.testing.assert_identical(stored, describe(ds.load()))
         assert stored["stability"].dtype.kind == "i" and stored.attrs["settings"]["n_initial"] == 16
     merged = sweep.analysis("fixed_points").load()
     assert merged.sizes["member"] == 3

@@ -12,6 +12,7 @@ import xarray as xr
 
 import neurodyn.analysis as na
 from neurodyn.models import VanillaRNN
+from neurodyn.store._cf import describe
 from neurodyn.store._encoding import prepare
 
 SETTINGS = na.HMMMechanism(
@@ -89,7 +90,7 @@ def test_results_are_labelled_with_the_stores_dimensions(result, ds):
 
 def test_the_dataset_round_trips_through_zarr(ds, tmp_path):
     prepare(ds).to_zarr(tmp_path / "m.zarr", consolidated=False, zarr_format=3)  # as the store writes
-    xr.testing.assert_identical(xr.open_zarr(tmp_path / "m.zarr", consolidated=False).load(), ds)
+    xr.testing.assert_identical(xr.open_zarr(tmp_path / "m.zarr", consolidated=False).load(), describe(ds))
 
 
 def test_figures_draw_the_stored_numbers(ds, tmp_path):
@@ -133,7 +134,7 @@ def test_a_subset_of_parts_runs_alone_and_is_stored_and_drawn_as_such(tmp_path):
     assert sorted({v.split("_")[0] for v in ds.data_vars}) == ["linear", "residency"]
     assert "scale" not in ds.coords and "mu" not in ds.coords
     prepare(ds).to_zarr(tmp_path / "p.zarr", consolidated=False, zarr_format=3)
-    xr.testing.assert_identical(xr.open_zarr(tmp_path / "p.zarr", consolidated=False).load(), ds)
+    xr.testing.assert_identical(xr.open_zarr(tmp_path / "p.zarr", consolidated=False).load(), describe(ds))
     fig = na.plot_mechanism(ds.sel(member=5))
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert texts.count("not computed") == 3 and "no parameter snapshots" in texts

@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from neurodyn.cli import app
@@ -31,6 +32,39 @@ def test_tasks_lists_parameters_defaults_and_ranges():
     assert "int in [1, inf)" in result.output
 
 
+def _opens_in_plain_xarray(path):
+    """The demo's store read by plain xarray and zarr, every warning an error: the
+    hierarchy walks without a word about the bookkeeping directories, every variable says
+    what it is, trajectories have a time coordinate, and string columns filter and go to
+    pandas."""
+    import warnings
+
+    import xarray as xr
+    import zarr
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tree = xr.open_datatree(str(path), engine="zarr")
+        nodes = {node.path for node in tree.subtree}
+        assert {"/members", "/groups/g0"} <= nodes and any(n.startswith("/analyses/") for n in nodes), nodes
+        for node in tree.subtree:
+            for name, var in node.dataset.variables.items():
+                assert var.attrs.get("long_name"), (node.path, name)
+        names = [name for name, _ in zarr.open_group(str(path), mode="r").members(max_depth=None)]
+        assert "members/status" in names and not any(n.startswith("_") for n in names)
+        members = xr.open_zarr(str(path), group="members").load()
+        group = xr.open_zarr(str(path), group="groups/g0")
+    assert group["time"].attrs["units"] == "steps" and int(group["time"][0]) == 1
+    assert group["t"].attrs["units"] == "model time units"
+    assert float(group["t"][1] - group["t"][0]) == pytest.approx(0.2)  # the demo's CTRNN has dt = 0.2
+    assert members["steps_trained"].attrs == {"long_name": "training steps taken", "units": "steps"}
+    kept = members.where(members["final_loss"] < float(members["final_loss"].median()) + 1e-12, drop=True)
+    assert 0 < kept.sizes["member"] <= members.sizes["member"]
+    assert set(kept["status"].values) <= set(members["status"].values)
+    frame = members.to_dataframe()
+    assert list(frame["status"]) == [str(s) for s in members["status"].values]
+
+
 def test_demo_tiny_runs_end_to_end(tmp_path):
     out = tmp_path / "demo"
     result = subprocess.run(
@@ -48,6 +82,7 @@ def test_demo_tiny_runs_end_to_end(tmp_path):
     for name in ("example_trials.png", "loss_curves.png"):
         assert (out / name).stat().st_size > 5_000
     assert str(out) in result.stdout.replace("\n", "")
+    _opens_in_plain_xarray(out / "demo.zarr")
     # A second demo into the same folder keeps the first one's store unless asked.
     stored = sorted(p.name for p in out.rglob("*"))
     again = subprocess.run(

@@ -16,6 +16,7 @@ from neurodyn.store import (
     region_name,
     write_members,
 )
+from neurodyn.store._cf import describe  # noqa: E402
 from neurodyn.store._integrity import check_region, region_manifest  # noqa: E402
 
 
@@ -122,7 +123,7 @@ def test_coordinator_killed_between_the_two_renames(store, build):
     staged.parent.mkdir()
     shutil.move(store / "members", staged)
     open_store(store, mode="a")
-    xr.testing.assert_identical(read_members(store), table)
+    xr.testing.assert_identical(read_members(store), describe(table))
     assert not (store / "_staging").exists()
 
 

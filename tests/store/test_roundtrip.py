@@ -20,6 +20,7 @@ from neurodyn.store import (
     write_members,
     write_region,
 )
+from neurodyn.store._cf import describe
 
 
 def _expected(build, n=None):
@@ -29,7 +30,7 @@ def _expected(build, n=None):
     out = build.template(n)
     for name in full.data_vars:
         out[name] = out[name].copy(data=full[name].values)
-    return out
+    return describe(out)  # the store adds CF long_name/units to every variable
 
 
 def test_region_writes_round_trip(store, build):
@@ -112,12 +113,12 @@ def test_root_attributes(store):
 
 
 def test_members_table_round_trip_and_rewrite(store, build):
-    xr.testing.assert_identical(read_members(store), build.members_table())
+    xr.testing.assert_identical(read_members(store), describe(build.members_table()))
     table = build.members_table()
     table["status"][:] = "ok"
     table["final_loss"][:] = 0.25
     write_members(store, table)
-    xr.testing.assert_identical(open_store(store).members, table)
+    xr.testing.assert_identical(open_store(store).members, describe(table))
     assert not (store / "_staging").exists()
 
 
@@ -129,10 +130,10 @@ def test_members_string_coordinate_selects(store):
 def test_write_dataset_replaces_whole(store, build):
     first = xr.Dataset({"q": (("member", "fp"), np.ones((build.M, 2)))}, attrs={"v": 1})
     write_dataset(store, "analyses/fixed_points", first)
-    xr.testing.assert_identical(read_group(store, "analyses/fixed_points").load(), first)
+    xr.testing.assert_identical(read_group(store, "analyses/fixed_points").load(), describe(first))
     second = xr.Dataset({"speed": ("member", np.arange(build.M) * 1.0)}, attrs={"v": 2})
     write_dataset(store, "analyses/fixed_points", second)
-    xr.testing.assert_identical(read_group(store, "analyses/fixed_points").load(), second)
+    xr.testing.assert_identical(read_group(store, "analyses/fixed_points").load(), describe(second))
     assert open_store(store).analyses == ["fixed_points"]
     with pytest.raises(FileExistsError, match="already holds 'analyses/fixed_points'"):
         write_dataset(store, "analyses/fixed_points", first, replace=False)
