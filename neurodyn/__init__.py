@@ -24,6 +24,7 @@ _EXPORTS = {
     "fit": ".train",
     "fit_group": ".train",
     "use_cpu_cores": ".train",
+    "report": "._report",
 }
 _SUBPACKAGES = ("analysis", "models", "parallel", "spec", "store", "sweep", "tasks", "train")
 
@@ -43,6 +44,7 @@ def __dir__():
 
 
 if TYPE_CHECKING:
+    from ._report import report as report
     from ._types import Trajectory as Trajectory
     from ._types import Trial as Trial
     from .spec import SweepSpec as SweepSpec

@@ -174,6 +174,20 @@ def info(
 
 
 @app.command()
+def report(
+    store: str = typer.Argument(..., help="A store written by `neurodyn sweep`."),
+    out: str = typer.Option(None, "--out", help="The HTML file to write (default: beside the store, run.zarr -> run.html)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out even if it is not a neurodyn report."),
+):
+    """Write one HTML page for a store: members, training curves, every analysis with its figures."""
+    from ._report import report as make_report
+
+    with _clear_errors():
+        path = make_report(store, out, overwrite=overwrite)
+    console.print(f"wrote {path}")
+
+
+@app.command()
 def verify(
     store: str = typer.Argument(..., help="A store written by `neurodyn sweep`."),
     sizes_only: bool = typer.Option(False, "--sizes-only", help="Check chunk counts and sizes only (fast), not contents."),

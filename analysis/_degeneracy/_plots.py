@@ -106,6 +106,7 @@ def plot_mds(ds: xr.Dataset, name: str, *, color_by: str | None = None, ax=None)
         ax.legend(title=label, fontsize="small")
     shown = f"1 − {name}" if similarity else name
     ax.set_title(f"MDS of {shown}" + ("" if len(blocks) == 1 else " (per condition)"))
+    ax.set(xlabel=f"MDS 1 ({shown})", ylabel=f"MDS 2 ({shown})")
     ax.set_aspect("equal", adjustable="datalim")
     return ax
 

@@ -71,6 +71,12 @@ class SweepStore:
         status = {s: int((m["status"] == s).sum()) for s in np.unique(np.asarray(m["status"].values))}
         return f"SweepStore({str(self.path)!r}, members={m.sizes['member']}, groups={self.groups}, status={status})"
 
+    def _repr_html_(self) -> str:
+        """The members table and the store's state, as `neurodyn.report` shows them."""
+        from .._report import summary_html
+
+        return summary_html(self)
+
     @property
     def attrs(self) -> dict:
         return self._store.attrs

@@ -143,10 +143,12 @@ class SweepProgress:
             return None
         n_steps = self._steps_per_member(g)
 
-        def update(steps, done, diverged):
+        def update(steps, done, diverged, resumed=False):
             c = self._counts[g.name]
             # a finished member counts its whole budget; the others their steps so far
             progress = int(np.where(done | diverged, n_steps, steps).sum())
+            if resumed:  # restored from a checkpoint: done, but not trained at this run's rate
+                c["skipped"] += progress
             live = {"diverged": int(diverged.sum()), "stopped": int(done.sum())}
             if self._bar is not None:
                 completed = c["done_steps"] + progress

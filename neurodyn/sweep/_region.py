@@ -87,6 +87,11 @@ def train_region(
     if loaded is not None:
         (states, history), meta = loaded
         calls_done = int(meta["calls_done"])
+        if on_progress is not None:  # steps trained before the checkpoint: not this run's rate
+            on_progress(
+                steps=_host(states.step)[:n_real], done=_host(states.done)[:n_real],
+                diverged=_host(states.diverged)[:n_real], resumed=True,
+            )
 
     # the training state and its history live on the same devices, however they were made
     mesh = member_mesh(devices)

@@ -155,6 +155,37 @@ def test_live_progress_bar_fits_80_columns(sweep):
     assert "8M/8M steps" in frames and "diverged 4 · stopped 4" in frames, frames
 
 
+def test_eta_after_a_resumed_checkpoint_counts_only_this_runs_steps(sweep, monkeypatch):
+    """A region restored at 900 of 1000 steps per member, then one call of 50 steps in
+    10 s: the rate is 50 steps per member per 10 s, so the remaining 50 take 10 s (not
+    the 1 s that counting the restored steps as trained now would give)."""
+    path, _ = sweep
+    plan = neurodyn.run_sweep(SPEC, path, resume=True, progress=False).plan
+    clock = [100.0]
+    monkeypatch.setattr("neurodyn.sweep._progress.time.monotonic", lambda: clock[0])
+
+    class OneRegion(SweepProgress):
+        def _steps_per_member(self, g):
+            return 1000
+
+    console = Console(width=200, file=io.StringIO(), force_terminal=False)
+    g = plan.groups[0]
+    region = g.regions()[0]
+    n = region.stop - region.start
+    others = len(g.members) - n  # members of the group's other regions: not started
+    with OneRegion(plan, console=console, live=False, every=0.0) as bar:
+        update = bar.updater(g, region)
+        update(np.full(n, 900), np.zeros(n, bool), np.zeros(n, bool), resumed=True)
+        clock[0] += 10.0
+        update(np.full(n, 950), np.zeros(n, bool), np.zeros(n, bool))
+    line = [x for x in console.file.getvalue().splitlines() if "at 950/1000 steps" in x][-1]
+    remaining_steps = n * 50 + others * 1000
+    expected = 10.0 * remaining_steps / (n * 50)
+    h, m, sec = (int(x) for x in line.split("ETA ")[1].split()[0].split(":"))
+    assert h * 3600 + m * 60 + sec == pytest.approx(expected, abs=1), line
+    assert "elapsed 0:00:10" in line
+
+
 def test_dry_run_tables(tmp_path):
     (tmp_path / "spec.toml").write_text(SPEC_TOML)
     result = runner.invoke(cli.app, ["sweep", str(tmp_path / "spec.toml"), "--out", str(tmp_path / "o.zarr"),
