@@ -168,6 +168,39 @@ def analyse(sweep, name: str, spec: dict, quick: bool) -> list[dict]:
     return rows
 
 
+def schedule(sweep, name: str) -> list[dict]:
+    """Per member: the epoch each N was reached and the final accuracy per N (the fixed-τ
+    condition gets only these: its question is whether τ needs to be learned at all)."""
+    rows = []
+    for g in sweep.groups:
+        ds = sweep.group(g).load()
+        ns = np.asarray(ds["n"].values)
+        for pos, m in enumerate(np.asarray(ds["member"].values)):
+            m = int(m)
+            acc = np.asarray(accuracy_by_n(sweep.model(m), sweep.task(m), ACC_BATCH, key=jr.key(500 + m)))
+            reached = np.asarray(ds["curriculum_reached"].values[pos])
+            rows.append({"curriculum": name, "member": m, "seed": int(np.asarray(sweep.members["seed"].values)[m]),
+                         "n_max": int(ds["curriculum_n"].values[pos]),
+                         "reached": {int(n): int(e) for n, e in zip(ns, reached) if e >= 0},
+                         "accuracy": {int(n): float(a) for n, a in zip(ns, acc) if np.isfinite(a)}})
+    return rows
+
+
+def fixed_tau_section(rows, fixed) -> list[str]:
+    multi = {r["seed"]: r for r in rows if r["curriculum"] == "multi_head"}
+    lines = ["", "## Fixed τ = 1, multi-head (the study: as good as trainable τ)", "",
+             "| seed | largest N (τ = 1 / trainable) | epoch each N was reached, τ = 1 | trainable τ | "
+             "final accuracy at earlier N, τ = 1 |", "|---|---|---|---|---|"]
+    for r in sorted(fixed, key=lambda r: r["seed"]):
+        t = multi.get(r["seed"], {"n_max": "-", "reached": {}})
+        earlier = [a for n, a in sorted(r["accuracy"].items()) if 2 <= n < r["n_max"]]
+        lines.append(f"| {r['seed']} | {r['n_max']} / {t['n_max']} | "
+                     + ", ".join(f"N{n}:{e}" for n, e in sorted(r["reached"].items())) + " | "
+                     + ", ".join(f"N{n}:{e}" for n, e in sorted(t["reached"].items())) + " | "
+                     + (f"{100 * min(earlier):.1f}–{100 * max(earlier):.1f} %" if earlier else "-") + " |")
+    return lines
+
+
 def spearman(x, y) -> float:
     if len(x) < 2:
         return float("nan")
@@ -239,7 +272,7 @@ def figures(out: pathlib.Path, rows, eval_every: int) -> list[str]:
     return names
 
 
-def write_results(out, rows, specs, timings, figs, quick):
+def write_results(out, rows, specs, timings, figs, quick, fixed=None):
     s = specs["multi_head"]
     m, t, task = s["model"], s["train"], s["task"]
     lines = [f"# Curricula and timescales: results ({'QUICK run' if quick else 'full run'})", "",
@@ -349,6 +382,8 @@ def write_results(out, rows, specs, timings, figs, quick):
         p = r["perturbation"]
         lines.append(f"| {r['curriculum']} | {r['seed']} | "
                      + " | ".join(f"{100 * b:.0f}/{100 * a:.0f}" for b, a in zip(p["before"], p["after"])) + " |")
+    if fixed:
+        lines += fixed_tau_section(rows, fixed)
     lines += [
               "", "## Run time (this machine)", ""]
     lines += [f"- {k}: {v:.0f} s" for k, v in timings.items()]
@@ -374,6 +409,8 @@ def main(argv=None):
     parser.add_argument("--out", type=pathlib.Path, default=None)
     parser.add_argument("--overwrite", action="store_true", help="retrain from scratch, replacing the stores in DIR")
     parser.add_argument("--train-only", action="store_true", help="train (or resume) the stores and stop")
+    parser.add_argument("--fixed-tau", action="store_true",
+                        help="also the third condition: multi-head with every τ fixed at 1 (multi_head_tau1.toml)")
     args = parser.parse_args(argv)
     out = args.out or HERE / ("out-quick" if args.quick else "out")
     out.mkdir(parents=True, exist_ok=True)
@@ -390,11 +427,20 @@ def main(argv=None):
         start = time.perf_counter()
         rows += analyse(sweep, name, spec, args.quick)
         timings[f"{name} accuracy per N and timescales"] = time.perf_counter() - start
+    fixed = None
+    if args.fixed_tau:
+        spec = load_spec("multi_head_tau1", args.quick)
+        start = time.perf_counter()
+        sweep, trained = train(spec, out / "multi_head_tau1.zarr", overwrite=args.overwrite)
+        timings["multi_head_tau1 training" if trained else "multi_head_tau1 training (complete store reused, not timed)"] = (
+            time.perf_counter() - start if trained else 0.0)
+        if not args.train_only:
+            fixed = schedule(sweep, "multi_head_tau1")
     if args.train_only:
         print("trained:", ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
         return
     figs = figures(out, rows, int(specs["multi_head"]["train"]["eval_every"]))
-    write_results(out, rows, specs, timings, figs, args.quick)
+    write_results(out, rows, specs, timings, figs, args.quick, fixed)
     print((out / "results.md").read_text())
 
 
