@@ -49,6 +49,7 @@ TRAIN_KEYS = (
     "epochs_per_call",
     "noise",
     "bptt_chunk",
+    "time_solver",
     "lr_schedule",
     "curriculum",
     "curriculum_start_n",

@@ -10,6 +10,9 @@ from .. import _checks
 from ._optim import split_options
 from ._schedules import SCHEDULES, check_schedule
 
+#: `neurodyn.parallel.evaluate`'s methods (kept here so building a config imports no solver)
+TIME_SOLVERS = ("scan", "deer", "quasi_deer", "elk", "quasi_elk", "auto")
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
@@ -57,6 +60,12 @@ class TrainConfig:
       chunks, recomputing a chunk's steps when it reaches them: memory grows like
       T / bptt_chunk + bptt_chunk instead of T (≈ 2√T with bptt_chunk ≈ √T), for about
       one extra forward pass. None (default) keeps every step. Same gradients either way.
+    - `time_solver`: how each trial's time axis is run: "scan" (default, the sequential
+      `lax.scan`), or a parallel-in-time method of `neurodyn.parallel.evaluate` ("deer",
+      "quasi_deer", "elk", "quasi_elk", "auto"): Newton's method over the whole trial,
+      O(log T) depth, gradients implicit at the solution (one reverse associative scan).
+      It pays on GPUs for long trials; on a CPU the scan is faster ("auto" scans there).
+      Not combined with `bptt_chunk`.
     """
 
     optimizer: str | optax.GradientTransformation = "adam"
@@ -78,6 +87,7 @@ class TrainConfig:
     epochs_per_call: int = 1
     noise: bool | None = None
     bptt_chunk: int | None = None
+    time_solver: str = "scan"
 
     def __post_init__(self):
         owner = "TrainConfig"
@@ -102,6 +112,12 @@ class TrainConfig:
             )
         if self.bptt_chunk is not None:
             _checks.positive_int(owner, "bptt_chunk", self.bptt_chunk)
+        _checks.choice(owner, "time_solver", self.time_solver, TIME_SOLVERS)
+        if self.time_solver != "scan" and self.bptt_chunk is not None:
+            raise ValueError(
+                f"{owner}: time_solver={self.time_solver!r} and bptt_chunk={self.bptt_chunk} cannot be combined: "
+                "the parallel solve keeps the whole trajectory and differentiates implicitly. Drop one of them."
+            )
         if self.loss_threshold is not None:
             _checks.in_range(owner, "loss_threshold", self.loss_threshold, low=0.0, low_open=True)
         for name in ("l1", "l2", "nuclear", "rate"):
@@ -207,5 +223,6 @@ class TrainConfig:
             self.loss_threshold is not None,
             self.epochs_per_call,
             self.bptt_chunk,
+            self.time_solver,
             self.noise,
         )

@@ -78,6 +78,7 @@ class Trainer(eqx.Module):
     noise: bool = eqx.field(static=True)
     curriculum: object = eqx.field(static=True)
     bptt_chunk: int | None = eqx.field(static=True)
+    time_solver: str = eqx.field(static=True)
 
     def __init__(
         self,
@@ -98,6 +99,7 @@ class Trainer(eqx.Module):
         self.active_penalties = tuple(penalties)
         self.noise = bool(noise if config.noise is None else config.noise)
         self.bptt_chunk = config.bptt_chunk
+        self.time_solver = config.time_solver
         # A curriculum (see `neurodyn.train.AbstractCurriculum`) is static: its numbers live
         # in `TrainState.curriculum`, so members advance on their own schedules.
         self.curriculum = curriculum
@@ -143,11 +145,18 @@ class Trainer(eqx.Module):
 
     # -- the pieces of one step ---------------------------------------------------
     def forward(self, model: AbstractRNN, trials: Trial, *, key: PRNGKeyArray | None):
-        """Run the model on a batch of trials; noise only if this trainer draws it."""
+        """Run the model on a batch of trials; noise only if this trainer draws it. With a
+        parallel `time_solver`, each trial is solved by `neurodyn.parallel.evaluate`."""
+        if self.time_solver == "scan":
+            run = lambda x, k: model(x, key=k)  # noqa: E731
+        else:
+            from ..parallel import evaluate
+
+            run = lambda x, k: evaluate(model, x, method=self.time_solver, key=k)[0]  # noqa: E731
         if self.noise and key is not None:
             keys = jr.split(key, trials.inputs.shape[0])
-            return jax.vmap(lambda x, k: model(x, key=k))(trials.inputs, keys)
-        return jax.vmap(lambda x: model(x))(trials.inputs)
+            return jax.vmap(run)(trials.inputs, keys)
+        return jax.vmap(lambda x: run(x, None))(trials.inputs)
 
     def data_loss(self, task: AbstractTask, outputs, trials: Trial, *, key: PRNGKeyArray):
         """The task's own loss on a batch (`task.batch_loss`)."""
