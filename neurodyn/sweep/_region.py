@@ -12,7 +12,7 @@ import xarray as xr
 
 from .. import _faults, store
 from ..train import member_mesh, run_chunk_vmapped
-from ..train._group import group_trainer, init_group, unstack
+from ..train._group import group_trainer, init_group
 from ..train._members import padded_size, shard_members
 from ._datasets import param_fields
 from ._plan import BuiltMember
@@ -97,11 +97,13 @@ def train_region(
     mesh = member_mesh(devices)
     states = shard_members(states, mesh)
     history = shard_members(history, mesh)
+    # Host-side checks read each device's shard (`np.asarray`); an eager `jnp.all` or a
+    # slice of a sharded array would be a program with a collective, and on CPU devices
+    # that outnumber the cores such collectives can stall (see _host). One copy of the
+    # flags per call serves both the progress report and the next call's check.
+    done, diverged = _host(states.done), _host(states.diverged)
     for call in range(calls_done, n_calls):
-        # Host-side checks read each device's shard (`np.asarray`); an eager `jnp.all` or
-        # a slice of a sharded array would be a program with a collective, and on CPU
-        # devices that outnumber the cores such collectives can stall (see _host).
-        if bool(np.all(_host(states.done) | _host(states.diverged))):
+        if bool(np.all(done | diverged)):
             break
         states, logs = run_chunk_vmapped(trainer, states, mesh=mesh)
         s0 = call * steps_per_call
@@ -122,12 +124,9 @@ def train_region(
         }
         if snaps is not None:
             history["snapshots"] = snaps
+        done, diverged = _host(states.done), _host(states.diverged)
         if on_progress is not None:
-            on_progress(
-                steps=_host(states.step)[:n_real],
-                done=_host(states.done)[:n_real],
-                diverged=_host(states.diverged)[:n_real],
-            )
+            on_progress(steps=_host(states.step)[:n_real], done=done[:n_real], diverged=diverged[:n_real])
         if (call + 1 - calls_done) % checkpoint_every == 0 and call + 1 < n_calls:
             store.save_checkpoint(path, group, name, (states, history), meta={"calls_done": call + 1})
             _faults.crash_point("after_checkpoint")
@@ -154,10 +153,6 @@ def _host(x) -> np.ndarray:
     unscheduled and the sweep stalled. The host loop therefore only reads shards.
     """
     return np.asarray(x)
-
-
-def _first_on_host(x):
-    return _host(x)[:1] if eqx.is_array(x) else x
 
 
 def _shapes_only(tree):
@@ -229,7 +224,7 @@ def _write_region(path, group, region, states, initial_models, history, n_real, 
     _faults.crash_point("chunk_write")
     from ._datasets import param_dims
 
-    template = unstack(jax.tree.map(_first_on_host, states.model), 1)[0] if n_real else None
+    template = jax.tree.map(lambda x: _host(x)[0] if eqx.is_array(x) else x, states.model) if n_real else None
     data = {
         "steps_trained": (("member",), take(states.step).astype(np.int64)),
         "done": (("member",), take(states.done)),
