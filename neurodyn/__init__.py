@@ -24,9 +24,9 @@ _EXPORTS = {
     "fit": ".train",
     "fit_group": ".train",
     "use_cpu_cores": ".train",
-    "report": "._report",
+    "report": ".reports",
 }
-_SUBPACKAGES = ("analysis", "models", "parallel", "spec", "store", "sweep", "tasks", "train")
+_SUBPACKAGES = ("analysis", "models", "parallel", "reports", "spec", "store", "sweep", "tasks", "train")
 
 
 def __getattr__(name: str):
@@ -44,9 +44,9 @@ def __dir__():
 
 
 if TYPE_CHECKING:
-    from ._report import report as report
     from ._types import Trajectory as Trajectory
     from ._types import Trial as Trial
+    from .reports import report as report
     from .spec import SweepSpec as SweepSpec
     from .store import SweepStore as SweepStore
     from .store import open_sweep as open_sweep

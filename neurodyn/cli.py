@@ -180,7 +180,7 @@ def report(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out even if it is not a neurodyn report."),
 ):
     """Write one HTML page for a store: members, training curves, every analysis with its figures."""
-    from ._report import report as make_report
+    from .reports import report as make_report
 
     with _clear_errors():
         path = make_report(store, out, overwrite=overwrite)

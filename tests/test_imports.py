@@ -14,7 +14,7 @@ PACKAGES = {
     "sweep": ROOT / "neurodyn" / "sweep",
     "store": ROOT / "neurodyn" / "store",
     "parallel": ROOT / "neurodyn" / "parallel",
-    "report": ROOT / "neurodyn" / "report",
+    "reports": ROOT / "neurodyn" / "reports",
     "tasks": ROOT / "tasks",
     "analysis": ROOT / "analysis",
 }
@@ -30,7 +30,7 @@ ALLOWED = {
     "train": {"models", "tasks", "parallel"},
     "analysis": {"models", "store", "tasks", "spec", "parallel"},
     "sweep": {"train", "store", "spec", "tasks", "models", "parallel"},
-    "report": {"store", "analysis"},
+    "reports": {"store", "analysis"},
 }
 
 #: entry points: the command line and the demo may import any package, no package them

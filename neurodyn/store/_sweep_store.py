@@ -73,7 +73,7 @@ class SweepStore:
 
     def _repr_html_(self) -> str:
         """The members table and the store's state, as `neurodyn.report` shows them."""
-        from .._report import summary_html
+        from ._html import summary_html
 
         return summary_html(self)
 
@@ -288,19 +288,14 @@ class SweepStore:
                 raise ValueError(f"member {member} has not been trained yet (its parameters are unwritten).")
         return with_parameters(template, ds, which=which)
 
-    def simulate(self, member: int, inputs=None, *, task=None, n_trials: int = 8, key=None, noise: bool = False,
-                 time_solver: str = "scan"):
+    def simulate(self, member: int, inputs=None, *, task=None, n_trials: int = 8, key=None, noise: bool = False):
         """Run a stored model on `inputs` `[trial, time, input]` (or trials of `task`).
 
         Without inputs, `n_trials` trials of `task` (default: the member's own task) are
-        drawn with `key`. `time_solver`: "scan" (default) or a method of
-        `neurodyn.parallel.evaluate` ("deer", "quasi_deer", "elk", "quasi_elk", "auto"),
-        which solves each trial in O(log T) depth (on GPUs, for long trials). Returns
-        `(trials or None, Trajectory with a leading trial axis)`.
+        drawn with `key`. Returns `(trials or None, Trajectory with a leading trial axis)`.
+        For a parallel-in-time solve of a stored member, pass `self.model(member)` to
+        `neurodyn.parallel.evaluate`.
         """
-        from ..parallel import METHODS, evaluate
-
-        _checks.choice("simulate", "time_solver", time_solver, METHODS)
         model = self.model(member)
         trials = None
         if inputs is None:
@@ -311,10 +306,7 @@ class SweepStore:
         inputs = jnp.asarray(inputs)
         if inputs.ndim == 2:
             inputs = inputs[None]
-        if time_solver == "scan":
-            run = lambda x, k: model(x, key=k)  # noqa: E731
-        else:
-            run = lambda x, k: evaluate(model, x, method=time_solver, key=k)[0]  # noqa: E731
+        run = lambda x, k: model(x, key=k)  # noqa: E731
         if noise:
             key = jr.key(1) if key is None else key
             keys = jr.split(key, inputs.shape[0])

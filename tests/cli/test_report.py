@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import neurodyn
-from neurodyn._report import GENERATOR, _label, members_table
+from neurodyn.reports import GENERATOR
+from neurodyn.store._html import _label, members_table
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 

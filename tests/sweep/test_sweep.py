@@ -93,12 +93,6 @@ def test_selection_by_hyperparameter_values(small_store):
         s.select(learning_rat=1e-2)
     trials, traj = s.simulate(2, n_trials=2)
     assert traj.output.shape == (2, 10, 2)
-    # a parallel-in-time solve of the same trials: the scan's states to float32 precision
-    _, solved = s.simulate(2, n_trials=2, time_solver="deer")
-    np.testing.assert_allclose(solved.state, traj.state, rtol=0, atol=2e-5)
-    assert float(np.max(np.abs(np.asarray(traj.state)))) > 0.1
-    with pytest.raises(ValueError, match="time_solver='dear' is not one of"):
-        s.simulate(2, n_trials=2, time_solver="dear")
 
 
 @pytest.mark.slow  # tests/train/test_fit.py checks the same isolation in fit_group
