@@ -9,6 +9,7 @@ import neurodyn
 import neurodyn.analysis as na
 from neurodyn.analysis._mechanism._store import member_keys
 from neurodyn.cli import app
+from neurodyn.store._cf import describe
 
 pytestmark = pytest.mark.slow  # a sweep and the whole mechanism compiled: about a minute
 
@@ -37,7 +38,7 @@ def test_results_are_stored_per_member_and_match_the_single_model_analysis(store
     sweep = neurodyn.open_sweep(store)
     assert "hmm_mechanism" in sweep.analyses and sorted(results) == ["g0"]
     ds = results["g0"]
-    xr.testing.assert_identical(sweep.analysis("hmm_mechanism", group="g0").load(), ds.load())
+    xr.testing.assert_identical(sweep.analysis("hmm_mechanism", group="g0").load(), describe(ds.load()))
     assert ds.sizes["member"] == 3 and ds.sizes["scale"] == 2 and ds.sizes["mu"] == 2
     settings = sweep.analysis("hmm_mechanism").attrs["settings"]
     assert settings["residency"]["max_dwell"] == 20 and settings["drive_scaling"]["mu"] == [0.0, 1.0]
