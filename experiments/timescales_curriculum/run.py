@@ -210,6 +210,15 @@ def spearman(x, y) -> float:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
+def _save(fig, axes, out: pathlib.Path, name: str) -> str:
+    for ax in axes:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / name, dpi=110)
+    plt.close(fig)
+    return name
+
+
 def figures(out: pathlib.Path, rows, eval_every: int) -> list[str]:
     names = []
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
@@ -231,13 +240,9 @@ def figures(out: pathlib.Path, rows, eval_every: int) -> list[str]:
     axes[1].axhline(0.5, color="k", lw=0.8, ls=":")
     axes[1].set(xlabel="N", ylabel="accuracy of the final network", title="accuracy at every N after training",
                 ylim=(0.3, 1.02))
-    axes[2].set(xlabel="N passed", ylabel="mean over units (steps)", title="timescales at the end of each stage")
-    for ax in axes:
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    names.append("curriculum_timescales.png")
-    fig.savefig(out / names[-1], dpi=110)
-    plt.close(fig)
+    axes[2].set(xlabel="N passed", ylabel="steps (τ_net: median over units; learned τ: mean)",
+                title="timescales at the end of each stage")
+    names.append(_save(fig, axes, out, "curriculum_timescales.png"))
 
     # The study's figures: epochs spent on each new N; accuracy per N with slow or fast
     # units silenced; accuracy after the weight perturbation, before and after retraining.
@@ -263,12 +268,7 @@ def figures(out: pathlib.Path, rows, eval_every: int) -> list[str]:
     axes[2].axhline(0.5, color="k", lw=0.8, ls=":")
     axes[2].set(xlabel="ε (‖ΔW‖_F / ‖W‖_F)", ylabel="accuracy at the final N", title="weight perturbation",
                 ylim=(0.3, 1.02))
-    for ax in axes:
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    names.append("curriculum_mechanisms.png")
-    fig.savefig(out / names[-1], dpi=110)
-    plt.close(fig)
+    names.append(_save(fig, axes, out, "curriculum_mechanisms.png"))
     return names
 
 
