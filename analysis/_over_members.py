@@ -20,7 +20,8 @@ import xarray as xr
 
 from neurodyn._version import __version__
 from neurodyn.store import SweepStore, check_writable, open_sweep, read_group, write_dataset
-from neurodyn.store._sweep_store import with_parameters
+from neurodyn import _checks
+from neurodyn.store._sweep_store import WHICH, with_parameters
 
 
 @dataclasses.dataclass
@@ -75,6 +76,7 @@ def run_over_members(
     write: bool = True,
     groups: Sequence[str] | None = None,
     replace: bool = False,
+    which: str = "final",
 ) -> dict[str, xr.Dataset]:
     """Run `fn` over chunks of members of every group and store the results.
 
@@ -90,11 +92,14 @@ def run_over_members(
       member (members analysed now replace their own rows, the others stay) when they
       were computed with the same settings; with other settings the call is refused
       before any work, unless `replace=True` replaces them whole.
+    - `which`: the stored parameters the models are rebuilt with: `"final"`, `"init"` or
+      `"best"` (the lowest held-out loss among the snapshots; `neurodyn.store.best_parameters`).
 
     **Returns:** the results per group (the members analysed now).
     """
     if isinstance(members_per_chunk, bool) or not isinstance(members_per_chunk, int) or members_per_chunk < 1:
         raise ValueError(f"members_per_chunk={members_per_chunk!r} must be an integer >= 1.")
+    _checks.choice(name, "which", which, WHICH)
     sweep = store if isinstance(store, SweepStore) else open_sweep(store)
     wanted = set(select_members(sweep, selection).tolist())
     table = sweep.members
@@ -122,7 +127,7 @@ def run_over_members(
                 chunk_ids = np.asarray(ids[start : start + members_per_chunk])
                 positions = np.asarray([int(np.nonzero(stored == m)[0][0]) for m in chunk_ids])
                 data = ds.isel(member=positions)
-                models = stacked_models(template, data)
+                models = stacked_models(template, data, which=which)
                 key, sub = jr.split(key)
                 parts.append(fn(Chunk(g, chunk_ids, models, data, task, sub)))
                 bar.advance(len(chunk_ids))

@@ -232,10 +232,14 @@ def analyze(
     mechanism_settings: list[str] = typer.Option([], "--mechanism-setting", help="HMM mechanism: any other setting as name=value (repeatable; lists comma-separated), e.g. max_dwell=60."),
     training_dynamics: bool = typer.Option(True, "--training-dynamics/--no-training-dynamics", help="HMM mechanism: also analyse the stored parameter snapshots."),
     mechanism_parts: list[str] = typer.Option([], "--mechanism-part", help="HMM mechanism: only this part (repeatable): global_dynamics, residency, linearisation, units, drive_scaling."),
+    parameters: str = typer.Option("final", "--parameters", help="HMM mechanism: the stored parameters analysed: final, init, or best (the snapshot with the lowest held-out loss)."),
 ):
     """Run analyses over every trained network of a store and write the results into it."""
     if not (fixed_points or timescales or degeneracy or hmm_mechanism):
         _error("choose an analysis: --fixed-points, --timescales, --degeneracy or --hmm-mechanism.")
+        raise typer.Exit(code=2)
+    if parameters != "final" and (fixed_points or timescales or degeneracy):
+        _error("--parameters applies to --hmm-mechanism only; run the other analyses without it.")
         raise typer.Exit(code=2)
     with _clear_errors():
         import matplotlib
@@ -265,7 +269,9 @@ def analyze(
                 keywords["noise_std"] = noise_std
             settings = na.HMMMechanism(**keywords)
             parts = tuple(mechanism_parts) or None
-            results = na.hmm_mechanism(store, settings=settings, parts=parts, training=training_dynamics, **common)
+            results = na.hmm_mechanism(
+                store, settings=settings, parts=parts, training=training_dynamics, which=parameters, **common
+            )
             _print_hmm_mechanism(results)
 
 

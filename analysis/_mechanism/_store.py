@@ -73,6 +73,7 @@ def hmm_mechanism(
     seed: int = 0,
     progress: bool = True,
     replace: bool = False,
+    which: str = "final",
     **keywords,
 ) -> dict[str, xr.Dataset]:
     """The mechanism analyses of Torre et al. (NeurIPS 2025) for every network of a store.
@@ -93,7 +94,10 @@ def hmm_mechanism(
     keywords are routed to every part with that field, e.g. `scales=[0.1, 1, 2, 3, 4]`,
     `n_steps=30_000`, `mu=[0, 1, 2]`, `noise_std=1.0`); `selection` (hyperparameter
     values choosing members); `figures` (a folder: one figure per member); `parts` (as
-    in `analyse_mechanism`; None: all; stored with the settings); `training`; `seed`.
+    in `analyse_mechanism`; None: all; stored with the settings); `training`; `seed`;
+    `which` (the parameters analysed: `"final"`, `"init"`, or `"best"`, the snapshot
+    with the lowest held-out loss, as the study keeps its validation-best model;
+    stored with the settings).
 
     **Returns:** the results per group.
     """
@@ -115,6 +119,8 @@ def hmm_mechanism(
     stored = {
         **settings_dict(settings), "parts": list(parts), "seed": seed, "with_training": bool(training),
     }
+    if which != "final":  # stores analysed before `which` existed hold final parameters
+        stored["parameters"] = which
 
     def analyse(chunk: Chunk) -> xr.Dataset:
         keys = member_keys(seed, chunk.members)
@@ -137,7 +143,7 @@ def hmm_mechanism(
 
     return run_over_members(
         store, NAME, analyse, members_per_chunk=members_per_chunk, selection=selection,
-        settings=stored, seed=seed, progress=progress, replace=replace,
+        settings=stored, seed=seed, progress=progress, replace=replace, which=which,
     )
 
 

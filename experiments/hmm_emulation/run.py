@@ -32,7 +32,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 SPECS = {"linear_chain": HERE / "sweep.toml", "fully_connected": HERE / "sweep_fully_connected.toml"}
-TITLES = {"linear_chain": "2-state linear chain", "fully_connected": "3-state fully connected"}
+#: the study-settings run (`--study`): README.md, "Study-settings run"
+STUDY_SPECS = {h: HERE / "study" / f"{h}.toml" for h in ("linear_chain", "fully_connected", "cyclic")}
+TITLES = {"linear_chain": "2-state linear chain", "fully_connected": "3-state fully connected",
+          "cyclic": "4-state cyclic"}
 # Stated in README.md before the first run.
 MARGINAL_TOL = 0.05      # max |P(o) - analytic|
 TRANSITION_TOL = 0.10    # max |P(o'|o) - analytic|
@@ -130,14 +133,19 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="smaller network, fewer steps (minutes)")
     parser.add_argument("--out", type=pathlib.Path, default=None)
     parser.add_argument("--analyse-only", action="store_true", help="reuse the trained stores in DIR; train nothing")
-    parser.add_argument("--only", choices=sorted(SPECS), default=None, help="run one HMM only")
+    parser.add_argument("--only", choices=sorted(STUDY_SPECS), default=None, help="run one HMM only")
+    parser.add_argument("--study", action="store_true", help="the study-settings run (study/*.toml) -> out-study/")
+    parser.add_argument("--train-only", action="store_true", help="train (or resume) the stores; analyse nothing")
+    parser.add_argument("--overwrite", action="store_true", help="replace stores in DIR instead of resuming them")
     args = parser.parse_args(argv)
-    out = args.out or HERE / ("out-quick" if args.quick else "out")
+    if args.study and args.quick:
+        parser.error("--study and --quick are different runs; choose one.")
+    out = args.out or HERE / ("out-study" if args.study else "out-quick" if args.quick else "out")
     out.mkdir(parents=True, exist_ok=True)
     global N_EVAL
     N_EVAL = 512 if args.quick else N_EVAL
     timings, sections, figs = {}, [], []
-    for hmm, path in SPECS.items():
+    for hmm, path in (STUDY_SPECS if args.study else SPECS).items():
         if args.only not in (None, hmm):
             continue
         spec = load_spec(path, args.quick)
@@ -146,8 +154,14 @@ def main(argv=None):
         if args.analyse_only:
             sweep = neurodyn.open_sweep(store)
         else:
-            sweep = neurodyn.run_sweep(spec, store, overwrite=store.exists(), progress=False).open()
+            # an existing store is continued (it survives being stopped); replaced only on request
+            resume = store.exists() and not args.overwrite
+            sweep = neurodyn.run_sweep(
+                spec, store, resume=resume, overwrite=args.overwrite, progress=args.study
+            ).open()
             timings[f"{hmm}: training"] = time.perf_counter() - start
+        if args.train_only:
+            continue
 
         start = time.perf_counter()
         fp = fixed_point_summary(sweep, args.quick)
@@ -168,6 +182,9 @@ def main(argv=None):
         figs += figures(out, hmm, rows)
         sections.append((hmm, spec, rows, hmm_reference(sweep.task(0), key=jr.key(400))))
 
+    if args.train_only:
+        print(f"trained: {', '.join(sorted(p.name for p in out.glob('*.zarr')))} in {out}")
+        return
     write_results(out, sections, timings, figs, args.quick)
     print((out / "results.md").read_text())
 

@@ -43,3 +43,4 @@ from ._store import update_attrs as update_attrs
 from ._store import verify_store as verify_store
 from ._sweep_store import SweepStore as SweepStore
 from ._sweep_store import open_sweep as open_sweep
+from ._sweep_store import best_parameters as best_parameters

@@ -272,8 +272,10 @@ class SweepStore:
         return model, task
 
     def model(self, member: int, *, which: str = "final"):
-        """The member's model with its stored `final` (or `init`) parameters."""
-        _checks.choice("SweepStore.model", "which", which, ("final", "init"))
+        """The member's model with its stored parameters: `final` (where training
+        stopped), `init`, or `best` (the evaluation with the lowest held-out loss among
+        the parameter snapshots and the final ones; see `best_parameters`)."""
+        _checks.choice("SweepStore.model", "which", which, WHICH)
         self._member_params(member)  # an unknown member is named before anything else
         error = self.damage_error([member])
         if error is not None:
@@ -281,7 +283,7 @@ class SweepStore:
         template, _ = self.template(member)
         group, pos = self._locate(member)
         ds = self.group(group).isel(member=pos)
-        prefix = which + "_"
+        prefix = ("final" if which == "best" else which) + "_"
         for var in ds.data_vars:
             value = np.asarray(ds[var].values) if var.startswith(prefix) else None
             if value is not None and np.issubdtype(value.dtype, np.floating) and value.size and np.isnan(value).all():
@@ -322,12 +324,70 @@ def open_sweep(path, *, verify: bool = True) -> SweepStore:
     return SweepStore(path, verify=verify)
 
 
+#: which stored parameters a model is rebuilt with
+WHICH = ("final", "init", "best")
+
+
+def best_parameters(data: xr.Dataset) -> xr.Dataset:
+    """`data` with `best_<field>` beside every `final_<field>`: the parameters at the
+    evaluation with the lowest held-out loss (`eval_loss`), among the parameter
+    snapshots taken at evaluation steps and the final parameters (whose loss is the last
+    evaluation's). Ties go to the earlier step. Also adds `best_step` (the training step
+    of the chosen parameters) and `best_eval_loss`. Works with or without a leading
+    `member` dimension.
+
+    A store without snapshots has only its final parameters to offer: that is refused
+    with the spec setting that stores snapshots (`[sweep] snapshot_every`).
+    """
+    snapshots = [v for v in data.data_vars if v.startswith("snapshot_")]
+    if not snapshots or "snapshot_step" not in data.coords:
+        raise ValueError(
+            "which='best' needs parameter snapshots, and this store has none: train with "
+            "[sweep] snapshot_every = a multiple of [train] eval_every (x epochs_per_call), "
+            "or use which='final'."
+        )
+    losses = np.asarray(data["eval_loss"].values, dtype=np.float64)  # [..., epoch]
+    eval_steps = np.asarray(data["eval_step"].values).tolist()
+    snap_steps = np.asarray(data["snapshot_step"].values).tolist()
+    where = [eval_steps.index(s) if s in eval_steps else -1 for s in snap_steps]
+    at_snap = np.where(np.asarray(where) >= 0, losses[..., np.maximum(where, 0)], np.nan)
+    finite = np.isfinite(losses)
+    last = np.where(finite.any(-1), losses.shape[-1] - 1 - np.argmax(finite[..., ::-1], axis=-1), -1)
+    at_final = np.where(last >= 0, np.take_along_axis(losses, np.maximum(last, 0)[..., None], -1)[..., 0], np.nan)
+    candidates = np.concatenate([at_snap, at_final[..., None]], axis=-1)
+    filled = np.where(np.isfinite(candidates), candidates, np.inf)
+    choice = np.argmin(filled, axis=-1)  # the first minimum: the earlier step
+    n_snap = len(snap_steps)
+    dims = data["eval_loss"].dims[:-1]
+    is_final = xr.DataArray(choice == n_snap, dims=dims)
+    index = xr.DataArray(np.minimum(choice, n_snap - 1), dims=dims)
+    final_step = np.asarray(data["steps_trained"].values) if "steps_trained" in data else np.asarray(snap_steps[-1])
+    out = {}
+    for var in [v for v in data.data_vars if v.startswith("final_")]:
+        name = var[len("final_"):]
+        if "snapshot_" + name not in data:
+            out["best_" + name] = data[var]
+            continue
+        picked = data["snapshot_" + name].isel(snapshot=index).drop_vars("snapshot_step", errors="ignore")
+        out["best_" + name] = xr.where(is_final, data[var], picked).astype(data[var].dtype)
+    out["best_step"] = xr.DataArray(
+        np.where(choice == n_snap, final_step, np.asarray(snap_steps)[np.minimum(choice, n_snap - 1)]), dims=dims
+    )
+    out["best_eval_loss"] = xr.DataArray(np.take_along_axis(candidates, choice[..., None], -1)[..., 0], dims=dims)
+    return data.assign(out)
+
+
 def with_parameters(template, data, *, which: str = "final"):
     """`template` with every stored `{which}_<field>` array of `data` in place of its
-    field (leading member axes kept): the one way a stored model is rebuilt."""
+    field (leading member axes kept): the one way a stored model is rebuilt. `which` is
+    `final`, `init` or `best` (see `best_parameters`)."""
+    _checks.choice("with_parameters", "which", which, WHICH)
+    if which == "best":
+        data = best_parameters(data)
     model = template
     prefix = which + "_"
-    for name in [v[len(prefix):] for v in data.data_vars if v.startswith(prefix)]:
+    # a field is what has stored final values (best_step, best_eval_loss are not fields)
+    for name in [v[len(prefix):] for v in data.data_vars if v.startswith(prefix) and "final_" + v[len(prefix):] in data]:
         old = getattr(model, name)
         values = jnp.asarray(np.asarray(data[prefix + name].values), dtype=old.dtype)
         model = eqx.tree_at(lambda m, name=name: getattr(m, name), model, values)

@@ -97,3 +97,24 @@ def test_cli_runs_the_mechanism_and_prints_a_table(store):
     assert list(ds["member"].values) == [2] and list(ds["mu"].values) == [0.0, 1.0]
     assert ds.attrs["settings"]["global_dynamics"]["scales"] == [0.5, 1.0]
     assert ds.attrs["settings"]["residency"]["n_continuations"] == 4
+
+
+def test_the_validation_best_parameters_are_analysed_on_request(store):
+    sweep = neurodyn.open_sweep(store)
+    ds = sweep.group("g0").load()
+    losses = ds["eval_loss"].values  # evaluations at steps 2 and 4, snapshots at both
+    assert list(ds["eval_step"].values) == list(ds["snapshot_step"].values) == [2, 4]
+    for pos, m in enumerate(ds["member"].values):
+        best = int(np.argmin(losses[pos]))  # snapshot 2 == final parameters (step 4)
+        np.testing.assert_array_equal(
+            np.asarray(sweep.model(int(m), which="best").W_rec), ds["snapshot_W_rec"].values[pos, best]
+        )
+    np.testing.assert_array_equal(ds["snapshot_W_rec"].values[:, 1], ds["final_W_rec"].values)
+    one = na.hmm_mechanism(store, selection={"seed": 0}, progress=False, replace=True, which="best",
+                           training=False, parts=["residency"], **SMALL)["g0"]
+    assert neurodyn.open_sweep(store).analysis("hmm_mechanism").attrs["settings"]["parameters"] == "best"
+    expected = na.analyse_mechanism(sweep.model(0, which="best"), settings=na.HMMMechanism(**SMALL),
+                                    parts=["residency"], key=member_keys(0, np.arange(3))[0, 0])
+    np.testing.assert_array_equal(one["residency_label"].values[0], np.asarray(expected.residency.label))
+    result = CliRunner().invoke(app, ["analyze", str(store), "--fixed-points", "--parameters", "best"])
+    assert result.exit_code == 2 and "--parameters applies to --hmm-mechanism only" in result.output
