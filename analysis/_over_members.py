@@ -18,9 +18,9 @@ import jax.random as jr
 import numpy as np
 import xarray as xr
 
+from neurodyn import _checks
 from neurodyn._version import __version__
 from neurodyn.store import SweepStore, check_writable, open_sweep, read_group, write_dataset
-from neurodyn import _checks
 from neurodyn.store._sweep_store import WHICH, with_parameters
 
 

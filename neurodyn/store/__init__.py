@@ -42,5 +42,5 @@ from ._store import set_complete as set_complete
 from ._store import update_attrs as update_attrs
 from ._store import verify_store as verify_store
 from ._sweep_store import SweepStore as SweepStore
-from ._sweep_store import open_sweep as open_sweep
 from ._sweep_store import best_parameters as best_parameters
+from ._sweep_store import open_sweep as open_sweep
