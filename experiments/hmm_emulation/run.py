@@ -18,6 +18,7 @@ import pathlib
 import time
 import tomllib
 
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import matplotlib
@@ -25,6 +26,7 @@ import numpy as np
 
 import neurodyn
 import neurodyn.analysis as na
+from neurodyn.store import best_parameters
 from neurodyn.tasks import emission_statistics, emulation_distance, sample_hmm_onehot
 
 matplotlib.use("Agg")
@@ -128,6 +130,171 @@ def fixed_point_summary(sweep, quick: bool) -> dict:
     return fp
 
 
+# The study-settings run (`--study`), criteria stated in README.md before it.
+STUDY_MARGINAL_TOL = 0.03    # max |P(o) - analytic|
+STUDY_DIAGONAL_TOL = 0.05    # max |P(o|o) - analytic| on the diagonal
+STUDY_CHANGES_REL_TOL = 0.20
+STUDY_RATIO_MAX = 1.25
+STUDY_DWELL_REL_TOL = 0.25   # mean dwell against the HMM's mean run length
+STUDY_MU0_CUT = 0.80         # mu = 0 on the kick units cuts output changes by at least this
+STUDY_CONTROL_MAX = 0.20     # ... while the random control set changes them by at most this
+STUDY_N_EVAL = 4096          # generated sequences per network (matched distance on 1024)
+STUDY_MECHANISM = dict(max_dwell=60)  # otherwise the study's defaults (HMMMechanism())
+
+
+def study_emission(sweep, member: int, *, key) -> dict:
+    """Emission statistics and matched distance of the member's validation-best model."""
+    task, model = sweep.task(member), sweep.model(member, which="best")
+    k1, k2, k3 = jr.split(key, 3)
+    trials = task.sample_batch(STUDY_N_EVAL, key=k1)
+    traj = jax.vmap(lambda x: model(x))(trials.inputs)
+    emitted = task.sample_emissions(traj.output, key=k2)
+    got, exact = emission_statistics(emitted), task.analytic_statistics()
+    distance, baseline = emulation_distance(emitted[:1024], task.hmm, key=k3, blur=float(task.blur))
+    diag, diag_exact = np.diag(np.asarray(got.transitions)), np.diag(np.asarray(exact.transitions))
+    return {
+        "marginals": np.asarray(got.marginals), "marginals_exact": np.asarray(exact.marginals),
+        "marginal_err": float(jnp.max(jnp.abs(got.marginals - exact.marginals))),
+        "diagonal": diag, "diagonal_exact": diag_exact,
+        # a symbol never emitted has no P(o|o): that counts as a miss (inf)
+        "diagonal_err": float(np.max(np.where(np.isfinite(diag), np.abs(diag - diag_exact), np.inf))),
+        "changes": float(got.changes), "changes_exact": float(exact.changes),
+        "distance": float(distance), "baseline": float(baseline), "ratio": float(distance / baseline),
+        "emitted": np.asarray(emitted[:32]),
+    }
+
+
+def study_hmm(out: pathlib.Path, hmm: str, sweep, timings: dict) -> dict:
+    """Emission criteria per member (validation-best parameters) and, for the linear
+    chain, the mechanism over the store."""
+    start = time.perf_counter()
+    group = sweep.group("g0")
+    best = best_parameters(group)
+    rows = []
+    for pos, m in enumerate(np.asarray(group["member"].values)):
+        m = int(m)
+        row = {"member": m, "seed": int(np.asarray(sweep.members["seed"].values)[m]),
+               "best_step": int(best["best_step"].values[pos]), "best_eval_loss": float(best["best_eval_loss"].values[pos]),
+               "final_eval_loss": float(np.asarray(group["eval_loss"].values)[pos, -1]),
+               "eval_loss": np.asarray(group["eval_loss"].values)[pos], "eval_step": np.asarray(group["eval_step"].values)}
+        row.update(study_emission(sweep, m, key=jr.key(500 + m)))
+        rows.append(row)
+    timings[f"{hmm}: emission statistics and matched distance"] = time.perf_counter() - start
+    mechanism = None
+    if hmm == "linear_chain":
+        start = time.perf_counter()
+        mechanism = na.hmm_mechanism(
+            sweep, which="best", figures=out / "mechanism", progress=True, **STUDY_MECHANISM
+        )["g0"].load()
+        timings[f"{hmm}: mechanism (neurodyn.analysis.hmm_mechanism)"] = time.perf_counter() - start
+    return {"rows": rows, "mechanism": mechanism, "task": sweep.task(0)}
+
+
+def study_criteria(hmm: str, result: dict) -> tuple[list[str], list[str]]:
+    """(table lines, criterion lines) for one HMM of the study-settings run."""
+    rows, title = result["rows"], TITLES[hmm]
+    fmt = lambda a: "[" + ", ".join(f"{v:.3f}" for v in np.ravel(a)) + "]"  # noqa: E731
+    r0 = rows[0]
+    lines = [f"### {title} HMM", "",
+             f"Analytic marginals {fmt(r0['marginals_exact'])}, diagonal P(o|o) {fmt(r0['diagonal_exact'])}, "
+             f"{r0['changes_exact']:.2f} changes per sequence; statistics of {STUDY_N_EVAL} generated sequences per "
+             "network (validation-best parameters), matched distance on 1024.", "",
+             "| member | seed | best step | best / final held-out loss | marginals | max marginal error | diagonal P(o\\|o) | "
+             "max diagonal error | changes / sequence | ratio |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['member']} | {r['seed']} | {r['best_step']} | {r['best_eval_loss']:.3f} / {r['final_eval_loss']:.3f} | "
+                     f"{fmt(r['marginals'])} | {r['marginal_err']:.3f} | {fmt(r['diagonal'])} | {r['diagonal_err']:.3f} | "
+                     f"{r['changes']:.2f} | {r['ratio']:.2f} |")
+    lines.append("")
+    need = 2
+    verdict = lambda ok: f"{sum(ok)}/{len(ok)} -> {'PASS' if sum(ok) >= need else 'FAIL'}"  # noqa: E731
+    ok = [r["marginal_err"] <= STUDY_MARGINAL_TOL and r["diagonal_err"] <= STUDY_DIAGONAL_TOL
+          and abs(r["changes"] - r["changes_exact"]) <= STUDY_CHANGES_REL_TOL * r["changes_exact"]
+          and r["ratio"] <= STUDY_RATIO_MAX for r in rows]
+    criteria = [f"- Pass criterion 1 (emulation, {title}): in >= 2/3 of networks, marginals within {STUDY_MARGINAL_TOL}, "
+                f"diagonal P(o|o) within {STUDY_DIAGONAL_TOL}, changes within {100 * STUDY_CHANGES_REL_TOL:.0f} % and "
+                f"matched-distance ratio <= {STUDY_RATIO_MAX}: {verdict(ok)}"]
+    mech = result["mechanism"]
+    if mech is not None:
+        task = result["task"]
+        run_length = (task.n_steps - 1) / float(task.analytic_statistics().changes)
+        lines += ["Mechanism (`neurodyn.analysis.hmm_mechanism`, validation-best parameters, "
+                  f"settings {STUDY_MECHANISM} and the study's defaults otherwise):", "",
+                  "| member | collapsed (per noise std) | orbit radius (per noise std) | label counts (transition / kick-zone / cluster / other) | "
+                  "mean unstable eigenvalues (transition / kick-zone / cluster) | mean dwell | output changes: baseline, mu = 0 kick units, mu = 0 control |",
+                  "|---|---|---|---|---|---|---|"]
+        checks = {k: [] for k in ("collapse", "orbit", "labels", "dwell", "mu")}
+        mu = list(np.asarray(mech["mu"].values))
+        i0 = mu.index(0.0) if 0.0 in mu else None
+        for pos, m in enumerate(np.asarray(mech["member"].values)):
+            row = mech.isel(member=pos)
+            collapsed = np.asarray(row["global_collapsed"].values)
+            radius = np.asarray(row["global_radius"].values)
+            counts = np.asarray(row["residency_label_count"].values)
+            unstable = np.asarray(row["linear_mean_unstable"].values)
+            dwell = float(np.mean(row["residency_dwell"].values))
+            base = float(row["scaling_baseline_changes"].values)
+            target = float(row["scaling_changes"].sel(set="target").values[i0]) if i0 is not None else np.nan
+            control = float(row["scaling_changes"].sel(set="control").values[i0]) if i0 is not None else np.nan
+            lines.append(f"| {int(m)} | {' '.join('yes' if c else 'no' for c in collapsed)} | {fmt(radius)} | "
+                         f"{' / '.join(str(int(c)) for c in counts)} | {' / '.join(f'{u:.2f}' for u in unstable[:3])} | "
+                         f"{dwell:.1f} | {base:.2f}, {target:.2f}, {control:.2f} |")
+            checks["collapse"].append(bool(collapsed.all()))
+            checks["orbit"].append(bool(radius[0] > 0 and np.all(np.diff(radius) > 0)))
+            checks["labels"].append(bool((counts[:3] > 0).all() and unstable[2] < unstable[1]))
+            checks["dwell"].append(abs(dwell - run_length) <= STUDY_DWELL_REL_TOL * run_length)
+            checks["mu"].append(bool(base > 0 and target <= (1 - STUDY_MU0_CUT) * base
+                                     and abs(control - base) <= STUDY_CONTROL_MAX * base))
+        lines.append("")
+        criteria += [
+            f"- Pass criterion 2a (zero input -> one point, {title}): collapsed at every noise std: {verdict(checks['collapse'])}",
+            f"- Pass criterion 2b (noise -> an orbit growing with the noise std): {verdict(checks['orbit'])}",
+            f"- Pass criterion 2c (all three residency labels; fewer unstable eigenvalues in clusters than in kick-zones): "
+            f"{verdict(checks['labels'])}",
+            f"- Pass criterion 2d (mean dwell within {100 * STUDY_DWELL_REL_TOL:.0f} % of the HMM's mean run length "
+            f"{run_length:.1f}): {verdict(checks['dwell'])}",
+            f"- Pass criterion 2e (mu = 0 on the kick units cuts output changes by >= {100 * STUDY_MU0_CUT:.0f} %, the "
+            f"random control by <= {100 * STUDY_CONTROL_MAX:.0f} %): {verdict(checks['mu'])}",
+        ]
+    return lines, criteria
+
+
+def study_figure(out: pathlib.Path, hmm: str, result: dict) -> str:
+    rows = result["rows"]
+    r = min(rows, key=lambda r: r["ratio"])
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.5))
+    axes[0].imshow(np.argmax(r["emitted"], -1), aspect="auto", cmap="viridis", interpolation="nearest")
+    axes[0].set(title=f"{TITLES[hmm]}, member {r['member']}: emitted symbols", xlabel="time", ylabel="sequence")
+    x = np.arange(3)
+    axes[1].bar(x - 0.2, r["marginals_exact"], 0.4, label="HMM (analytic)")
+    axes[1].bar(x + 0.2, r["marginals"], 0.4, label=f"RNN ({STUDY_N_EVAL} sequences)")
+    axes[1].set(xticks=x, title="emission marginals", xlabel="symbol")
+    axes[1].legend(fontsize=7)
+    for row in rows:
+        line, = axes[2].plot(row["eval_step"], row["eval_loss"], lw=1, label=f"seed {row['seed']}")
+        axes[2].plot([row["best_step"]], [row["best_eval_loss"]], "o", color=line.get_color())
+    axes[2].set(title="held-out loss (dot: the kept, best step)", xlabel="step", ylabel="Sinkhorn divergence")
+    axes[2].legend(fontsize=7)
+    fig.tight_layout()
+    name = f"hmm_study_{hmm}.png"
+    fig.savefig(out / name, dpi=110)
+    plt.close(fig)
+    return name
+
+
+def write_study_results(out: pathlib.Path, results: dict, timings: dict, figs: list[str]) -> None:
+    lines = ["# HMM emulation at the study's settings: results", ""]
+    criteria = []
+    for hmm, result in results.items():
+        table, crit = study_criteria(hmm, result)
+        lines += table
+        criteria += crit
+    lines += ["## Pass criteria", ""] + criteria + ["", "## Run time (this machine)", ""]
+    lines += [f"- {k}: {v:.0f} s" for k, v in timings.items()]
+    lines += ["", "Figures: " + ", ".join(figs) + "; per-member mechanism figures in mechanism/", ""]
+    (out / "results.md").write_text("\n".join(lines))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller network, fewer steps (minutes)")
@@ -144,7 +311,7 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     global N_EVAL
     N_EVAL = 512 if args.quick else N_EVAL
-    timings, sections, figs = {}, [], []
+    timings, sections, figs, studies = {}, [], [], {}
     for hmm, path in (STUDY_SPECS if args.study else SPECS).items():
         if args.only not in (None, hmm):
             continue
@@ -161,6 +328,10 @@ def main(argv=None):
             ).open()
             timings[f"{hmm}: training"] = time.perf_counter() - start
         if args.train_only:
+            continue
+        if args.study:
+            studies[hmm] = study_hmm(out, hmm, sweep, timings)
+            figs.append(study_figure(out, hmm, studies[hmm]))
             continue
 
         start = time.perf_counter()
@@ -184,6 +355,10 @@ def main(argv=None):
 
     if args.train_only:
         print(f"trained: {', '.join(sorted(p.name for p in out.glob('*.zarr')))} in {out}")
+        return
+    if args.study:
+        write_study_results(out, studies, timings, figs)
+        print((out / "results.md").read_text())
         return
     write_results(out, sections, timings, figs, args.quick)
     print((out / "results.md").read_text())
