@@ -3,6 +3,10 @@
 from ._catalog import MODELS as MODELS
 from ._catalog import OPTIMIZERS as OPTIMIZERS
 from ._catalog import TASKS as TASKS
+from ._recipe import ModelRecipe as ModelRecipe
+from ._recipe import Recipe as Recipe
+from ._recipe import TaskRecipe as TaskRecipe
+from ._recipe import TrainRecipe as TrainRecipe
 from ._registry import Entry as Entry
 from ._registry import Param as Param
 from ._registry import Registry as Registry

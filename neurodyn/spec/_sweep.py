@@ -74,6 +74,14 @@ class Member:
     train: dict
     coords: dict
 
+    @property
+    def recipe(self):
+        """The member's `Recipe`: its seed and frozen task, model and train sections,
+        what every stage builds it from."""
+        from ._recipe import Recipe
+
+        return Recipe.from_member(self)
+
     def names(self) -> dict:
         return {"task": self.task["name"], "model": self.model["name"], "optimizer": self.train.get("optimizer", "adam")}
 

@@ -248,28 +248,21 @@ class SweepStore:
         row = int(np.nonzero(ids == member)[0][0])
         return json.loads(str(table["params"].values[row]))
 
-    def task(self, member: int):
-        """The member's task, rebuilt from its spec."""
-        from ..spec import TASKS
+    def recipe(self, member: int):
+        """The member's recipe (`neurodyn.spec.Recipe`), read from the members table."""
+        from ..spec._recipe import Recipe
 
-        params = self._member_params(member)["task"]
-        return TASKS.build(params["name"], {k: v for k, v in params.items() if k != "name"})
+        return Recipe.from_params(self._member_params(member))
+
+    def task(self, member: int):
+        """The member's task, rebuilt from its recipe (once per distinct task)."""
+        return self.recipe(member).build_task()
 
     def template(self, member: int):
         """A model of the member's structure (placeholder numbers) and its task: what
-        `model` fills with stored parameters, and what analyses stack over members."""
-        from ..spec import MODELS
-
-        task = self.task(member)
-        spec = self._member_params(member)["model"]
-        model = MODELS.build(
-            spec["name"],
-            {k: v for k, v in spec.items() if k != "name"},
-            input_size=task.input_size,
-            output_size=task.output_size,
-            key=jr.key(0),
-        )
-        return model, task
+        `model` fills with stored parameters, and what analyses stack over members.
+        Members of one structure share one template."""
+        return self.recipe(member).template()
 
     def model(self, member: int, *, which: str = "final"):
         """The member's model with its stored parameters: `final` (where training

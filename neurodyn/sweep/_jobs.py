@@ -15,7 +15,7 @@ import jax
 from .. import _faults, store
 from ..store._files import atomic_write_json, now_iso, owner, read_json
 from ..store._layout import store_root
-from ._plan import Group, build_member
+from ._plan import BuiltMembers, Group, config_of, recipe_of
 from ._shared import _devices, _eval_trials, _status, snapshot_steps
 
 JOBS_DIR = "_jobs"
@@ -76,9 +76,11 @@ def run_job(task: JobTask) -> dict:
         name = store.region_name(region)
         if not store.is_done(task.path, jg.name, name):
             if jg.name not in cache:
-                built = [build_member(m) for m in jg.members]
+                built = BuiltMembers(jg.members)  # by position; each built when first needed
                 group = Group(jg.name, list(range(len(jg.members))), jg.chunk, "")
-                cache[jg.name] = built, _eval_trials(group, dict(enumerate(built)), task.trajectories)
+                cache[jg.name] = built, _eval_trials(
+                    group, {i: recipe_of(m).build_task() for i, m in enumerate(jg.members)}, task.trajectories
+                )
             built_all, (shared, trials) = cache[jg.name]
             region_trials = trials if shared else jax.tree_util.tree_map(lambda x: x[region], trials)
             with store.region_lock(task.path, jg.name, name, break_lock=task.break_lock):
@@ -86,12 +88,12 @@ def run_job(task: JobTask) -> dict:
                     task.path,
                     jg.name,
                     region,
-                    built_all[start:stop],
+                    [built_all[i] for i in range(start, stop)],
                     shared_trials=shared,
                     eval_trials=region_trials,
                     devices=devices,
                     checkpoint_every=task.checkpoint_every,
-                    snapshot_steps=snapshot_steps(built_all[0].config, task.snapshot_every),
+                    snapshot_steps=snapshot_steps(config_of(recipe_of(jg.members[0]).train), task.snapshot_every),
                 )
             for pos, member in enumerate(jg.members[start:stop]):
                 report["statuses"][str(member.index)] = _status(result, pos)

@@ -7,7 +7,7 @@ noise levels, task probabilities) is an array leaf that differs across members.
 """
 
 import dataclasses
-import json
+import functools
 import math
 import os
 
@@ -17,11 +17,12 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from ..spec import MODELS, TASKS, SweepSpec
+from ..spec import SweepSpec, _recipe
+from ..spec._recipe import Recipe, TrainRecipe
 from ..spec._sweep import Member
 from ..train import TrainConfig
-from ..train._section import check_train_section, train_config
 from ..train._section import curriculum_from_section as build_curriculum
+from ..train._section import train_config
 
 DEFAULT_MEMBERS_PER_CHUNK = 1024
 
@@ -66,28 +67,77 @@ class Plan:
 
 def member_keys(seed: int):
     """The keys a member's seed expands into: model initialisation and training."""
-    model_key, train_key = jr.split(jr.key(seed))
-    return model_key, train_key
+    return _recipe.member_keys(seed)
+
+
+def recipe_of(member: Member) -> Recipe:
+    """The member's recipe (its seed and frozen task, model and train sections)."""
+    return Recipe.from_member(member)
+
+
+@functools.lru_cache(maxsize=_recipe.CACHE_SIZE)
+def config_of(train: TrainRecipe) -> TrainConfig:
+    """The `TrainConfig` of a [train] recipe, built once per distinct section."""
+    return train_config(train.to_section())
+
+
+@functools.lru_cache(maxsize=_recipe.CACHE_SIZE)
+def curriculum_of(train: TrainRecipe):
+    """The curriculum a [train] recipe asks for (or None), built once per section."""
+    return build_curriculum(train.to_section())
+
+
+def clear_caches() -> None:
+    """Forget every built task, model template, `TrainConfig` and curriculum (e.g.
+    after re-registering a model or task name)."""
+    _recipe.clear_caches()
+    config_of.cache_clear()
+    curriculum_of.cache_clear()
+
+
+def _check_train(section: dict) -> None:
+    """Raise what building the section's `TrainConfig` and curriculum would raise; the
+    built ones stay cached for the members of that section."""
+    recipe = TrainRecipe.from_section(section)
+    config_of(recipe)
+    curriculum_of(recipe)
 
 
 def build_task(member: Member):
-    params = {k: v for k, v in member.task.items() if k != "name"}
-    return TASKS.build(member.task["name"], params)
+    return recipe_of(member).build_task()
 
 
-def build_model(member: Member, task, *, key=None):
-    params = {k: v for k, v in member.model.items() if k != "name"}
-    key = member_keys(member.seed)[0] if key is None else key
-    return MODELS.build(
-        member.model["name"], params, input_size=task.input_size, output_size=task.output_size, key=key
+def build_model(member: Member, task=None, *, key=None):
+    """The member's model (from its seed's model key, or `key`); `task` is ignored: the
+    member's own task recipe sizes it."""
+    return recipe_of(member).build_model(key=key)
+
+
+def build(recipe: Recipe) -> BuiltMember:
+    """Everything a member trains with, from its recipe: the task and `TrainConfig`
+    shared with every member of the same sections, the model built from its seed."""
+    config = config_of(recipe.train)
+    return BuiltMember(
+        None, recipe.build_model(), recipe.build_task(), config, recipe.member_keys()[1], curriculum_of(recipe.train)
     )
 
 
 def build_member(member: Member) -> BuiltMember:
-    task = build_task(member)
-    model = build_model(member, task)
-    config = train_config(member.train)
-    return BuiltMember(member, model, task, config, member_keys(member.seed)[1], build_curriculum(member.train))
+    built = build(recipe_of(member))
+    built.member = member
+    return built
+
+
+class BuiltMembers(dict):
+    """Built members by index, each built from its recipe the first time it is asked for."""
+
+    def __init__(self, members):
+        super().__init__()
+        self._members = members
+
+    def __missing__(self, index):
+        self[index] = built = build_member(self._members[index])
+        return built
 
 
 def structure(tree) -> tuple:
@@ -103,7 +153,7 @@ def plan_sweep(spec: SweepSpec, *, first_group: int = 0, exclude: set | None = N
     `exclude`: coordinate tuples of members already present in a store (resume with a
     grown spec); they are left out of the new groups.
     """
-    members = spec.validate(check_train=check_train_section)
+    members = spec.validate(check_train=_check_train)
     chunk_cap = spec.sweep.get("members_per_chunk", DEFAULT_MEMBERS_PER_CHUNK)
     if isinstance(chunk_cap, bool) or not isinstance(chunk_cap, int) or chunk_cap < 1:
         raise ValueError(f"spec [sweep] members_per_chunk={chunk_cap!r} must be an integer >= 1.")
@@ -114,14 +164,14 @@ def plan_sweep(spec: SweepSpec, *, first_group: int = 0, exclude: set | None = N
     for m in members:
         if exclude and member_identity(m) in exclude:
             continue
-        sections = json.dumps([m.task, m.model, m.train], sort_keys=True, default=repr)
+        recipe = recipe_of(m)
+        sections = (recipe.task, recipe.model, recipe.train)
         if sections not in seen:
-            task = build_task(m)
-            model = eqx.filter_eval_shape(lambda t=task, m=m: build_model(m, t, key=jr.key(0)))
-            config = train_config(m.train)
+            model, task = recipe.shapes()
+            config = config_of(recipe.train)
             key = (
                 type(model).__name__, structure(model), type(task).__name__, structure(task),
-                config.static_key(), repr(build_curriculum(m.train)),
+                config.static_key(), repr(curriculum_of(recipe.train)),
             )
             description = (
                 f"{m.model['name']} H={getattr(model, 'hidden_size', '?')} on {m.task['name']}, "
@@ -145,9 +195,9 @@ def member_identity(member: Member) -> tuple:
 
 def shapes_of(member: Member):
     """The member's model as shapes only (nothing allocated), its task and its config."""
-    task = build_task(member)
-    model = eqx.filter_eval_shape(lambda: build_model(member, task, key=jr.key(0)))
-    return model, task, train_config(member.train)
+    recipe = recipe_of(member)
+    model, task = recipe.shapes()
+    return model, task, config_of(recipe.train)
 
 
 def estimate_bytes(

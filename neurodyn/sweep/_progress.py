@@ -96,9 +96,9 @@ class SweepProgress:
         return False
 
     def _steps_per_member(self, g) -> int:
-        from ..train import train_config
+        from ._plan import config_of, recipe_of
 
-        config = train_config(self.plan.members[g.members[0]].train)
+        config = config_of(recipe_of(self.plan.members[g.members[0]]).train)
         return config.n_epochs * config.eval_every
 
     def _line(self, text: str) -> None:

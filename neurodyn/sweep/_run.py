@@ -1,7 +1,6 @@
 """`run_sweep`: spec in, one labelled store out; crash-safe and resumable."""
 
 import dataclasses
-import json
 import pathlib
 import time
 
@@ -14,7 +13,7 @@ from ..spec import SweepSpec
 from ..store._layout import store_root
 from ..train._members import padded_size
 from ._datasets import group_template
-from ._plan import Plan, build_member, estimate_bytes, plan_sweep, shapes_of
+from ._plan import BuiltMembers, Plan, config_of, estimate_bytes, plan_sweep, recipe_of, shapes_of
 from ._progress import SweepProgress
 from ._region import train_region
 from ._shared import EVAL_SEED as EVAL_SEED
@@ -133,11 +132,9 @@ def run_sweep(
         print_plan(plan, estimates=estimates, console=console)
         return SweepResult(path, plan, None)
 
-    built = {}
-    for g in plan.groups:
-        for i in g.members:
-            built[i] = build_member(plan.members[i])
-    evals = {g.name: _eval_trials(g, built, n_traj) for g in plan.groups}
+    built = BuiltMembers(plan.members)  # each member built when first needed, once
+    tasks = {i: recipe_of(plan.members[i]).build_task() for g in plan.groups for i in g.members}
+    evals = {g.name: _eval_trials(g, tasks, n_traj) for g in plan.groups}
     templates = {g.name: _template(g, built, evals[g.name], snapshots[g.name]) for g in plan.groups}
     if existing is None:
         members = members_table(plan, {})
@@ -372,10 +369,8 @@ def _stored_group(name, idx, plan, remap, chunk_of):
 
 
 def _params_json(member) -> str:
-    return json.dumps(
-        {"seed": member.seed, "task": member.task, "model": member.model, "train": member.train},
-        sort_keys=True,
-    )
+    """The members table's `params`: the member's recipe, serialised."""
+    return recipe_of(member).to_json()
 
 
 def _template(group, built, evals, snapshots):
@@ -425,7 +420,7 @@ def _statuses_from_store(path, plan: Plan) -> dict:
                 finite = np.isfinite(eval_loss[pos])
                 last = int(np.nonzero(finite)[0][-1]) if finite.any() else None
                 diverged = bool(sub["diverged"].values[pos])
-                config = build_member(plan.members[idx]).config
+                config = config_of(recipe_of(plan.members[idx]).train)
                 converged = True
                 if config.loss_threshold is not None:
                     tail = eval_loss[pos][finite][-max(config.patience, 1):]

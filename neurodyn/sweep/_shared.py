@@ -27,9 +27,11 @@ def _devices(n: int | None):
     return devices[:n]
 
 
-def _eval_trials(group, built, n_trials: int):
-    """The group's evaluation batch: one shared batch, or one per member if tasks differ."""
-    tasks = [built[i].task for i in group.members]
+def _eval_trials(group, tasks, n_trials: int):
+    """The group's evaluation batch: one shared batch, or one per member if tasks differ.
+
+    `tasks` maps each member index of `group` to its task."""
+    tasks = [tasks[i] for i in group.members]
     key = jr.key(EVAL_SEED)
     first = tasks[0].sample_batch(n_trials, key=key)
     params = [tuple(np.asarray(x).tobytes() for x in jax.tree_util.tree_leaves(t)) for t in tasks]
