@@ -69,7 +69,7 @@ class CTRNN(AbstractContinuousRNN):
     W_out: Float[Array, "output hidden"]
     b_out: Float[Array, " output"]
     tau: Float[Array, " hidden"]
-    h0: Float[Array, " hidden"]
+    h0: Float[Array, " state"]
     noise_std: Float[Array, ""]
     gain: Float[Array, ""]
     gamma: Float[Array, ""]

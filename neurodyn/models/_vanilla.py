@@ -45,7 +45,7 @@ class VanillaRNN(AbstractDiscreteRNN):
     b: Float[Array, " hidden"] | None
     W_out: Float[Array, "output hidden"]
     b_out: Float[Array, " output"] | None
-    h0: Float[Array, " hidden"]
+    h0: Float[Array, " state"]
     noise_std: Float[Array, ""]
     gain: Float[Array, ""]
     gamma: Float[Array, ""]

@@ -15,26 +15,39 @@
 """
 
 import dataclasses
+import functools
+import typing
 
 import dask.array as da
 import equinox as eqx
 import numpy as np
 import xarray as xr
 
-#: dims of well-known parameter fields; checked against the actual shapes.
-_KNOWN_DIMS = {
-    "W_rec": ("hidden", "hidden_in"),
-    "W_in": ("hidden", "input"),
-    "b": ("hidden",),
-    "W_out": ("output", "hidden"),
-    "b_out": ("output",),
-    "tau": ("hidden",),
-    "h0": ("state",),
-    "sign": ("hidden_in",),
-    "mask": ("hidden", "hidden_in"),
-    "m": ("hidden", "rank"),
-    "n": ("hidden", "rank"),
-}
+
+def annotated_dims(cls) -> dict[str, tuple[str, ...]]:
+    """Each array field's dims as its jaxtyping annotation names them
+    (`W_rec: Float[Array, "hidden hidden_in"]` -> `("hidden", "hidden_in")`); fields
+    whose annotation has no plain names (`*batch`, `...`, numbers) are left out."""
+    return dict(_annotated_dims(cls))
+
+
+@functools.lru_cache(maxsize=None)
+def _annotated_dims(cls) -> tuple:
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # an annotation that does not resolve: no names from it
+        return ()
+    out = []
+    for name, hint in hints.items():
+        for arg in typing.get_args(hint) or (hint,):
+            dim_str = getattr(arg, "dim_str", None)
+            if dim_str is None:
+                continue
+            dims = tuple(dim_str.split())
+            if all(d.isidentifier() for d in dims):
+                out.append((name, dims))
+            break
+    return tuple(out)
 
 
 def _sizes(model, task) -> dict:
@@ -59,13 +72,37 @@ def param_fields(model) -> dict[str, np.ndarray]:
 
 
 def param_dims(model, name: str, shape: tuple) -> tuple[str, ...]:
-    """Named dims for a parameter: the known names when the shape fits, else generic."""
-    sizes = _sizes(model, None)
-    dims = _KNOWN_DIMS.get(name)
+    """Named dims for a parameter: the names of its annotation on the model's class when
+    the shape fits them (every name the model sizes — hidden, input, output, state — at
+    its size, and a name used by several fields at one size), else `<name>_<i>`."""
+    dims = _annotated_dims_of(model).get(name)
     if dims is not None and len(dims) == len(shape):
+        sizes = _sizes(model, None)
+        sizes.update(_annotated_sizes(model))
         if all(sizes.get(d, s) == s for d, s in zip(dims, shape)):
             return dims
     return tuple(f"{name}_{i}" for i in range(len(shape)))
+
+
+def _annotated_dims_of(model) -> dict:
+    return annotated_dims(type(model))
+
+
+def _annotated_sizes(model) -> dict:
+    """Sizes of the annotation names the model does not size itself, from the first
+    array field that uses each (e.g. the GRU's `gates_hidden`, 3 x hidden)."""
+    known = set(_sizes(model, None))
+    out = {}
+    for name, dims in _annotated_dims_of(model).items():
+        value = getattr(model, name, None)
+        if not eqx.is_array(value) and not hasattr(value, "shape"):
+            continue
+        if len(dims) != len(value.shape):
+            continue
+        for d, size in zip(dims, value.shape):
+            if d not in known:
+                out.setdefault(d, int(size))
+    return out
 
 
 def curriculum_dims(extra: int) -> tuple[str, ...]:
