@@ -94,6 +94,7 @@ from ._fixed_points._points import (
 )
 from ._fixed_points._sample import sample_initial_states as sample_initial_states
 from ._fixed_points._search import find_fixed_points as find_fixed_points
+from ._fixed_points._settings import FixedPointSearch as FixedPointSearch
 from ._fixed_points._store import fixed_points as fixed_points
 from ._fixed_points._store import load_fixed_points as load_fixed_points
 from ._long_runs import (

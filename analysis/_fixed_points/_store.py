@@ -9,34 +9,27 @@ import jax.random as jr
 import numpy as np
 import xarray as xr
 
-from neurodyn import _checks
-
 from .._over_members import Chunk, run_over_members
+from .._settings import resolve, settings_dict
 from ._connect import connect_saddles
 from ._dataset import fixed_points_from_dataset, fixed_points_to_dataset
 from ._sample import sample_initial_states
 from ._search import find_fixed_points
+from ._settings import FixedPointSearch
 
 
 def fixed_points(
     store,
     *,
+    settings: FixedPointSearch | None = None,
     u=None,
-    n_initial: int = 1024,
-    noise_scale: float = 0.5,
-    n_iters: int = 5000,
-    learning_rate: float = 1e-2,
-    tol_q: float = 1e-12,
-    unique_tol: float | str = 1e-3,
-    outlier_distance: float | None = 10.0,
-    max_points: int | None = 64,
-    connect: bool = True,
     members_per_chunk: int = 16,
     selection: dict | None = None,
     seed: int = 0,
     progress: bool = True,
     figures: str | pathlib.Path | None = None,
     replace: bool = False,
+    **keywords,
 ) -> dict[str, xr.Dataset]:
     """Find the fixed points of every trained network of a store and store them.
 
@@ -51,37 +44,24 @@ def fixed_points(
     with the settings and code version. Re-running with the same settings merges by
     member (e.g. after a `selection`); other settings are refused unless `replace`.
 
-    **Arguments:** the search settings of `find_fixed_points` (defaults: the reference
-    finder's, SCIENCE.md §1), `max_points` (size of the `fp` axis), `selection`
-    (hyperparameter values choosing members), `figures` (a folder: one PCA figure and one
-    eigenvalue figure per member).
+    **Arguments:** `settings` (a `FixedPointSearch`; its fields may also be given as
+    keywords, e.g. `n_initial=256, n_iters=2000`, which replace those fields),
+    `members_per_chunk`, `selection` (hyperparameter values choosing members), `seed`,
+    `figures` (a folder: one PCA figure and one eigenvalue figure per member), `replace`.
 
     **Returns:** the results per group.
     """
-    owner = "fixed_points"
-    _checks.positive_int(owner, "n_initial", n_initial)
-    _checks.positive_int(owner, "n_iters", n_iters, minimum=0)
-    _checks.in_range(owner, "noise_scale", noise_scale, low=0.0)
-    _checks.in_range(owner, "learning_rate", learning_rate, low=0.0, low_open=True)
-    _checks.in_range(owner, "tol_q", tol_q, low=0.0, low_open=True)
-    if unique_tol != "auto":
-        _checks.in_range(owner, "unique_tol", unique_tol, low=0.0, low_open=True)
-    if outlier_distance is not None:
-        _checks.in_range(owner, "outlier_distance", outlier_distance, low=0.0, low_open=True)
-    if max_points is not None:
-        _checks.positive_int(owner, "max_points", max_points)
-    settings = dict(
-        n_initial=n_initial, noise_scale=noise_scale, n_iters=n_iters, learning_rate=learning_rate,
-        tol_q=tol_q, unique_tol=unique_tol, outlier_distance=outlier_distance, max_points=max_points,
-        connect=connect, seed=seed, u=None if u is None else np.asarray(u).tolist(),
-    )
+    search = resolve("fixed_points", FixedPointSearch, settings, keywords)
+    stored = dict(settings_dict(search), seed=seed, u=None if u is None else np.asarray(u).tolist())
 
     def analyse(chunk: Chunk) -> xr.Dataset:
         states = jnp.asarray(np.asarray(chunk.data["states"].values))
         keys = jr.split(chunk.key, states.shape[0])
-        starts = jax.vmap(lambda s, k: sample_initial_states(s, n_initial, noise_scale=noise_scale, key=k))(states, keys)
+        starts = jax.vmap(
+            lambda s, k: sample_initial_states(s, search.n_initial, noise_scale=search.noise_scale, key=k)
+        )(states, keys)
         u0 = jnp.zeros(chunk.task.input_size) if u is None else jnp.asarray(u, dtype=states.dtype)
-        result = _search(chunk.models, starts, u0, n_iters, learning_rate, tol_q, unique_tol, outlier_distance, max_points, connect)
+        result = _search(chunk.models, starts, u0, search)
         ds = fixed_points_to_dataset(result)
         if figures is not None:
             _figures(pathlib.Path(figures), chunk, result, states)
@@ -89,18 +69,18 @@ def fixed_points(
 
     return run_over_members(
         store, "fixed_points", analyse, members_per_chunk=members_per_chunk, selection=selection,
-        settings=settings, seed=seed, progress=progress, replace=replace,
+        settings=stored, seed=seed, progress=progress, replace=replace,
     )
 
 
 @eqx.filter_jit
-def _search(models, starts, u, n_iters, learning_rate, tol_q, unique_tol, outlier_distance, max_points, connect):
+def _search(models, starts, u, search: FixedPointSearch):
     def one(model, start):
         fps = find_fixed_points(
-            model, u, start, n_iters=n_iters, learning_rate=learning_rate, tol_q=tol_q,
-            unique_tol=unique_tol, outlier_distance=outlier_distance, max_points=max_points,
+            model, u, start, n_iters=search.n_iters, learning_rate=search.learning_rate, tol_q=search.tol_q,
+            unique_tol=search.unique_tol, outlier_distance=search.outlier_distance, max_points=search.max_points,
         )
-        return connect_saddles(model, fps, u) if connect else fps
+        return connect_saddles(model, fps, u) if search.connect else fps
 
     return eqx.filter_vmap(one)(models, starts)
 

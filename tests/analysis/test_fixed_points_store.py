@@ -79,6 +79,25 @@ def test_stored_results_round_trip_and_rerun_merges_or_replaces(store):
     assert neurodyn.open_sweep(store).analysis("fixed_points").sizes["member"] == 1
 
 
+def test_a_settings_object_is_the_keywords(store):
+    first = na.fixed_points(store, members_per_chunk=3, replace=True, **SETTINGS)["g0"]
+    search = na.FixedPointSearch(n_initial=16, n_iters=100, max_points=8)
+    # the same settings as an object: accepted as the stored ones (a merge, not refused)
+    # and computed identically
+    again = na.fixed_points(store, settings=search, members_per_chunk=3, progress=False)["g0"]
+    xr.testing.assert_identical(again, first)
+    stored = neurodyn.open_sweep(store).analysis("fixed_points").attrs["settings"]
+    assert {k: stored[k] for k in ("n_initial", "n_iters", "max_points", "connect", "seed")} == {
+        "n_initial": 16, "n_iters": 100, "max_points": 8, "connect": True, "seed": 0}
+    # keywords replace the object's fields
+    with pytest.raises(ValueError, match=r"other settings \(n_iters: 100 -> 7\)"):
+        na.fixed_points(store, settings=search, n_iters=7, progress=False)
+    with pytest.raises(TypeError, match=r"unknown setting 'n_iter'.*n_iters"):
+        na.fixed_points(store, n_iter=7, progress=False)
+    with pytest.raises(ValueError, match=r"fixed_points: n_initial"):
+        na.FixedPointSearch(n_initial=0)
+
+
 def test_member_chunk_must_be_positive(store):
     with pytest.raises(ValueError, match="members_per_chunk=0 must be an integer >= 1"):
         na.fixed_points(store, members_per_chunk=0, **SETTINGS)
