@@ -196,6 +196,7 @@ from ._timescales._plots import (
 from ._timescales._plots import (
     plot_tau_distributions as plot_tau_distributions,
 )
+from ._timescales._settings import TimescaleSettings as TimescaleSettings
 from ._timescales._store import timescales as timescales
 
 # isort: split

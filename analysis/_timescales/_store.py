@@ -9,19 +9,18 @@ import jax.random as jr
 import numpy as np
 import xarray as xr
 
-from neurodyn import _checks
 from neurodyn.models import AbstractContinuousRNN
 
 from .._long_runs import BinaryInput, GaussianInput, ZeroInput
 from .._over_members import Chunk, run_over_members
+from .._settings import resolve
 from ._core import autocorrelation_timescales, network_timescales
 from ._dataset import timescales_to_dataset
-
-INPUTS = ("binary", "gaussian", "zero")
+from ._settings import INPUTS as INPUTS
+from ._settings import TimescaleSettings
 
 
 def _input_process(name: str, std: float):
-    _checks.choice("timescales", "input", name, INPUTS)
     if name == "binary":
         return BinaryInput()
     if name == "gaussian":
@@ -32,21 +31,14 @@ def _input_process(name: str, std: float):
 def timescales(
     store,
     *,
-    input: str = "binary",
-    input_std: float = 1.0,
-    n_steps: int = 20_000,
-    burn_in: int = 1_000,
-    n_trials: int = 1,
-    max_lag: int = 100,
-    fit_lag: int = 30,
-    chunk_size: int = 1_000,
-    network: bool = True,
+    settings: TimescaleSettings | None = None,
     members_per_chunk: int = 16,
     selection: dict | None = None,
     seed: int = 0,
     progress: bool = True,
     figures: str | pathlib.Path | None = None,
     replace: bool = False,
+    **keywords,
 ) -> dict[str, xr.Dataset]:
     """Autocorrelation timescales, learned τ and network timescales of a whole sweep.
 
@@ -60,17 +52,18 @@ def timescales(
     `autocorrelation (member, lag, hidden)`, learned τ, …). Re-running with the same
     settings merges by member; other settings are refused unless `replace`.
 
+    **Arguments:** `settings` (a `TimescaleSettings`; its fields may also be given as
+    keywords, e.g. `n_steps=50_000, input="gaussian"`, which replace those fields),
+    `members_per_chunk`, `selection`, `seed`, `figures` (a folder of autocorrelation
+    figures), `replace`.
+
     **Returns:** the results per group.
     """
-    process = _input_process(input, input_std)
-    for name, value in (("n_steps", n_steps), ("burn_in", burn_in), ("max_lag", max_lag), ("fit_lag", fit_lag), ("n_trials", n_trials), ("chunk_size", chunk_size)):
-        _checks.positive_int("timescales", name, value, minimum=0 if name == "burn_in" else 1)
-    if fit_lag >= max_lag:
-        raise ValueError(f"timescales: fit_lag={fit_lag} must be below max_lag={max_lag}.")
-    settings = dict(
-        input=input, input_std=input_std, n_steps=n_steps, burn_in=burn_in, n_trials=n_trials,
-        max_lag=max_lag, fit_lag=fit_lag, seed=seed,
-    )
+    drive = resolve("timescales", TimescaleSettings, settings, keywords)
+    process = _input_process(drive.input, drive.input_std)
+    settings = dict(drive.stored(), seed=seed)
+    network, n_steps, burn_in, max_lag = drive.network, drive.n_steps, drive.burn_in, drive.max_lag
+    fit_lag, n_trials, chunk_size = drive.fit_lag, drive.n_trials, drive.chunk_size
     from neurodyn.store import SweepStore, open_sweep
 
     sweep = store if isinstance(store, SweepStore) else open_sweep(store)

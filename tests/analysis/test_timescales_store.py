@@ -41,3 +41,17 @@ def test_bad_settings_are_refused(store):
         na.timescales(store, input="pink", progress=False)
     with pytest.raises(ValueError, match="fit_lag=30 must be below max_lag=20"):
         na.timescales(store, max_lag=20, progress=False)
+
+
+def test_timescale_settings_object_and_its_errors():
+    import neurodyn.analysis as na
+
+    drive = na.TimescaleSettings(n_steps=500, fit_lag=10, max_lag=20)
+    assert drive.stored() == {"input": "binary", "input_std": 1.0, "n_steps": 500, "burn_in": 1000,
+                              "n_trials": 1, "max_lag": 20, "fit_lag": 10}
+    with pytest.raises(ValueError, match=r"timescales: fit_lag=30 must be below max_lag=20"):
+        na.TimescaleSettings(max_lag=20)
+    with pytest.raises(ValueError, match=r"timescales: input"):
+        na.TimescaleSettings(input="pink")
+    with pytest.raises(TypeError, match=r"unknown setting 'n_step'.*n_steps"):
+        na.timescales("nowhere.zarr", n_step=5)

@@ -1,0 +1,42 @@
+"""The settings of the store-level timescale analysis, as one object."""
+
+import equinox as eqx
+
+from neurodyn import _checks
+
+INPUTS = ("binary", "gaussian", "zero")
+
+
+class TimescaleSettings(eqx.Module):
+    """How `timescales(store)` drives and fits each network.
+
+    **Fields:** `input` ("binary": x ~ Bernoulli(p) with p ~ U(0, 1) per trial;
+    "gaussian": N(0, `input_std`²); "zero"), `input_std`, `n_steps` (recorded steps per
+    trial) after `burn_in` steps, `n_trials`, `max_lag` (autocorrelation lags kept),
+    `fit_lag` (lags 0 … fit_lag fitted; below `max_lag`), `chunk_size` (steps streamed
+    at a time; does not change the numbers), `network` (add the linearised timescales at
+    the stored fixed points, when there are some).
+    """
+
+    input: str = "binary"
+    input_std: float = 1.0
+    n_steps: int = 20_000
+    burn_in: int = 1_000
+    n_trials: int = 1
+    max_lag: int = 100
+    fit_lag: int = 30
+    chunk_size: int = 1_000
+    network: bool = True
+
+    def __check_init__(self):
+        owner = "timescales"
+        _checks.choice(owner, "input", self.input, INPUTS)
+        for name in ("n_steps", "burn_in", "max_lag", "fit_lag", "n_trials", "chunk_size"):
+            _checks.positive_int(owner, name, getattr(self, name), minimum=0 if name == "burn_in" else 1)
+        if self.fit_lag >= self.max_lag:
+            raise ValueError(f"{owner}: fit_lag={self.fit_lag} must be below max_lag={self.max_lag}.")
+
+    def stored(self) -> dict:
+        """The settings stored with the results (those that change the numbers)."""
+        names = ("input", "input_std", "n_steps", "burn_in", "n_trials", "max_lag", "fit_lag")
+        return {n: getattr(self, n) for n in names}
