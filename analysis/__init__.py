@@ -233,6 +233,7 @@ from ._mechanism import noise_populations as noise_populations
 from ._mechanism import noise_run as noise_run
 from ._mechanism import noisy_trajectory as noisy_trajectory
 from ._mechanism import plot_drive_scaling as plot_drive_scaling
+from ._mechanism import plot_dwell as plot_dwell
 from ._mechanism import plot_mechanism as plot_mechanism
 from ._mechanism import plot_orbit_size as plot_orbit_size
 from ._mechanism import plot_orbits as plot_orbits

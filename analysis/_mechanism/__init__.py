@@ -10,6 +10,7 @@ from ._linearise import TrajectoryLinearisation as TrajectoryLinearisation
 from ._linearise import linearise_trajectory as linearise_trajectory
 from ._linearise import local_jacobian as local_jacobian
 from ._plots import plot_drive_scaling as plot_drive_scaling
+from ._plots import plot_dwell as plot_dwell
 from ._plots import plot_mechanism as plot_mechanism
 from ._plots import plot_orbit_size as plot_orbit_size
 from ._plots import plot_orbits as plot_orbits

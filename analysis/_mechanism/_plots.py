@@ -86,6 +86,29 @@ def plot_residency(ds: xr.Dataset, *, ax=None):
     return fig
 
 
+def plot_dwell(ds: xr.Dataset, *, ax=None):
+    """Histogram of the dwell time of every trajectory state (steps until the argmax
+    output changes), one per output class, with each class's mean dwell dashed."""
+    ds = _one_member(ds, "plot_dwell")
+    fig, ax = _axes(ax)
+    if _absent(ds, "residency_dwell", ax, "dwell times"):
+        return fig
+    dwell = np.asarray(ds["residency_dwell"].values, dtype=float)
+    output = np.asarray(ds["residency_class"].values)
+    means = np.asarray(ds["residency_class_dwell"].values, dtype=float)
+    bins = np.arange(0, np.nanmax(dwell) + 2) - 0.5 if np.isfinite(dwell).any() else 10
+    for c in range(len(means)):
+        keep = output == c
+        if not keep.any():
+            continue
+        (patch,) = ax.hist(dwell[keep], bins=bins, histtype="step", label=f"output {c}")[2]
+        if np.isfinite(means[c]):
+            ax.axvline(means[c], color=patch.get_edgecolor(), ls="--", lw=1)
+    ax.set(xlabel="dwell (steps)", ylabel="states", title="dwell times (dashed: class mean)")
+    ax.legend(fontsize=7)
+    return fig
+
+
 def plot_unstable(ds: xr.Dataset, *, ax=None):
     """Mean number of unstable local eigenvalues per label."""
     ds = _one_member(ds, "plot_unstable")
@@ -139,14 +162,19 @@ def plot_training_dynamics(ds: xr.Dataset, *, ax=None):
 
 
 def plot_mechanism(ds: xr.Dataset):
-    """All six panels for one member: orbits, orbit size, residency labels, unstable
-    eigenvalues per label, drive scaling, training dynamics. **Returns:** a Figure."""
+    """All seven panels for one member: orbits, orbit size, residency labels, dwell
+    times, unstable eigenvalues per label, drive scaling, training dynamics.
+    **Returns:** a Figure."""
     from matplotlib.figure import Figure
 
     ds = _one_member(ds, "plot_mechanism")
-    fig = Figure(figsize=(15, 8.5), layout="constrained")
-    axes = fig.subplots(2, 3)
-    panels = (plot_orbits, plot_orbit_size, plot_residency, plot_unstable, plot_drive_scaling, plot_training_dynamics)
-    for panel, ax in zip(panels, axes.ravel()):
+    fig = Figure(figsize=(20, 8.5), layout="constrained")
+    axes = fig.subplots(2, 4).ravel()
+    panels = (
+        plot_orbits, plot_orbit_size, plot_residency, plot_dwell, plot_unstable, plot_drive_scaling,
+        plot_training_dynamics,
+    )
+    for panel, ax in zip(panels, axes):
         panel(ds, ax=ax)
+    axes[-1].remove()
     return fig

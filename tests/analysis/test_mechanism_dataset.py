@@ -106,8 +106,16 @@ def test_figures_draw_the_stored_numbers(ds, tmp_path):
     fig = na.plot_training_dynamics(one)
     eig = one["training_eigenvalues_real"].values + 1j * one["training_eigenvalues_imag"].values
     np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), np.abs(eig).max(-1), rtol=1e-6)
+    fig = na.plot_dwell(one)
+    dwell, output = one["residency_dwell"].values, one["residency_class"].values
+    bins = np.arange(0, np.nanmax(dwell) + 2) - 0.5
+    drawn = iter(fig.axes[0].patches)
+    for c in range(one.sizes["output"]):
+        if (output == c).any():
+            step = next(drawn).get_xy()  # the outline: each bin's height twice
+            np.testing.assert_array_equal(step[1:-1:2, 1][: len(bins) - 1], np.histogram(dwell[output == c], bins)[0])
     fig = na.plot_mechanism(one)
-    assert len(fig.axes) == 7  # six panels and the loss axis
+    assert len(fig.axes) == 8  # seven panels and the loss axis
     fig.savefig(tmp_path / "m.png")
     assert (tmp_path / "m.png").stat().st_size > 10_000
     bare = na.plot_training_dynamics(one.drop_vars([v for v in one.data_vars if v.startswith("training_")]))
