@@ -89,13 +89,18 @@ def write_region(
             f"write_region({path!r}): variables {unknown} are not in the group; it holds "
             f"{sorted(stored)}. Variables are fixed when the store is created."
         )
+    renamed = {}
     for name, var in ds.data_vars.items():
         dims = tuple(node[name].metadata.dimension_names or ())
         if var.dims != dims:
-            raise ValueError(
-                f"write_region({path!r}): variable {name!r} has dims {var.dims}, the store "
-                f"has {dims}."
-            )
+            if not _generic_names_of(name, var.dims, dims):
+                raise ValueError(
+                    f"write_region({path!r}): variable {name!r} has dims {var.dims}, the store "
+                    f"has {dims}."
+                )
+            renamed[name] = (dims, var.data, var.attrs)
+    if renamed:  # a store written before its model's dims were named keeps its names
+        ds = ds.drop_vars(list(renamed)).assign(renamed)
     if MEMBER_DIM in ds.coords and MEMBER_DIM in stored:
         expected = node[MEMBER_DIM][members.start : members.stop]
         if not np.array_equal(np.asarray(ds[MEMBER_DIM].values), expected):
@@ -109,6 +114,20 @@ def write_region(
     for name in data.variables:  # the arrays' attributes were written when they were created
         data[name].attrs = {}
     data.to_zarr(str(root), group=path, region=region, mode="r+", consolidated=False)
+
+
+def _generic_names_of(name: str, dims: tuple, stored: tuple) -> bool:
+    """Whether `stored` are the generic `<field>_<i>` dims an earlier release wrote for
+    the parameter array `name` (`final_W_rec`: `W_rec_0`, `W_rec_1`) where `dims` now
+    names them: same rank, equal wherever they differ not by being generic."""
+    if len(dims) != len(stored):
+        return False
+    differ = [i for i, (a, b) in enumerate(zip(dims, stored)) if a != b]
+    fields = [name[len(p):] for p in ("final_", "init_", "snapshot_") if name.startswith(p)]
+    if not differ or not fields:
+        return False
+    offset = len(stored) - len([d for d in stored if d.startswith(fields[0] + "_")])
+    return all(stored[i] == f"{fields[0]}_{i - offset}" for i in differ)
 
 
 def mark_done(

@@ -78,3 +78,45 @@ def test_a_gru_sweep_stores_named_gates_and_rebuilds_its_models(tmp_path):
     model = neurodyn.open_sweep(out).model(1)
     np.testing.assert_array_equal(np.asarray(model.W_rec), ds["final_W_rec"].values[1])
     np.testing.assert_array_equal(np.asarray(model.b), ds["final_b"].values[1])
+
+
+def test_a_store_written_with_generic_gate_dims_resumes_under_its_own_names(tmp_path, monkeypatch):
+    """Stores written before the gates had names (`W_rec_0`, `W_rec_1`) keep those dims
+    when a region of theirs is trained again, and the values are a fresh run's."""
+    import numpy as np
+
+    import neurodyn
+    from neurodyn import store
+    from neurodyn.sweep import _datasets
+
+    spec = {
+        "task": {"name": "flipflop", "n_bits": 2, "n_time": 5},
+        "model": {"name": "gru", "hidden_size": 4},
+        "train": {"n_steps": 2, "eval_every": 2, "batch_size": 2, "eval_batch_size": 2},
+        "sweep": {"seeds": 2, "members_per_chunk": 1},
+    }
+    named = _datasets._annotated_dims_of
+
+    def generic(model):
+        return {k: v for k, v in named(model).items() if k not in ("W_in", "W_rec", "b")}
+
+    old, fresh = tmp_path / "old.zarr", tmp_path / "fresh.zarr"
+    monkeypatch.setattr(_datasets, "_annotated_dims_of", generic)
+    neurodyn.run_sweep(spec, old, progress=False)
+    before = store.read_group(old, "g0").load()
+    assert before["final_W_rec"].dims == ("member", "W_rec_0", "W_rec_1")
+    monkeypatch.setattr(_datasets, "_annotated_dims_of", named)
+
+    region = store.region_name(slice(1, 2))
+    store.undo_done(old, "g0", region)
+    store.remove_checkpoint(old, "g0", region)
+    neurodyn.run_sweep(spec, old, resume=True, progress=False)
+    neurodyn.run_sweep(spec, fresh, progress=False)
+    after = store.read_group(old, "g0").load()
+    want = store.read_group(fresh, "g0").load()
+    for name in ("final_W_rec", "final_W_in", "final_b", "init_W_rec"):
+        assert after[name].dims == before[name].dims
+        np.testing.assert_array_equal(after[name].values, want[name].values)
+    np.testing.assert_array_equal(after["final_W_rec"].values[0], before["final_W_rec"].values[0])
+    model = neurodyn.open_sweep(old).model(1)
+    np.testing.assert_array_equal(np.asarray(model.W_rec), want["final_W_rec"].values[1])
