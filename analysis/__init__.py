@@ -69,6 +69,7 @@ from ._degeneracy._plots import (
 )
 from ._degeneracy._representations import linear_cka as linear_cka
 from ._degeneracy._representations import procrustes_angle as procrustes_angle
+from ._degeneracy._settings import DegeneracySettings as DegeneracySettings
 from ._degeneracy._store import degeneracy as degeneracy
 from ._degeneracy._weights_distance import (
     pairwise_permutation_distances as pairwise_permutation_distances,

@@ -14,11 +14,10 @@ from neurodyn import _checks
 from neurodyn.store import SweepStore, open_sweep, write_dataset
 
 from .._over_members import Chunk, run_over_members
+from .._settings import resolve
 from ._behaviour import output_distance
 from ._dataset import degeneracy_to_dataset
 from ._dsa import (
-    VARIANCE_THRESHOLD,
-    check_rank,
     embedding_singular_values,
     fit_dmd,
     rank_from_singular_values,
@@ -27,11 +26,9 @@ from ._dsa_compare import DSA_SCORES, pairwise_dsa
 from ._feature_learning import tangent_kernel_alignment, weight_change
 from ._pairwise import pairs_to_matrix, pairwise, select_pairs
 from ._representations import linear_cka, procrustes_angle
+from ._settings import DEFAULT_DSA_SCORES, LEVELS, DegeneracySettings
 from ._weights_distance import pairwise_permutation_distances
 
-LEVELS = ("behaviour", "dynamics", "weights", "representations", "feature_learning")
-#: the DSA scores stored unless `dsa_scores` says otherwise
-DEFAULT_DSA_SCORES = ("distance", "angle", "spectral")
 #: the value of each setting added since results were first stored, for older stores
 _SETTING_DEFAULTS = {"whiten": False, "variance_threshold": None, "dsa_scores": list(DEFAULT_DSA_SCORES)}
 
@@ -39,21 +36,7 @@ _SETTING_DEFAULTS = {"whiten": False, "variance_threshold": None, "dsa_scores": 
 def degeneracy(
     store,
     *,
-    levels=LEVELS,
-    condition_by: list[str] | None = None,
-    within_condition: bool = True,
-    max_pairs: int | None = 2000,
-    rank: int | str = 10,
-    n_delays: int = 1,
-    delay_interval: int = 1,
-    ridge: float = 0.0,
-    whiten: bool = False,
-    variance_threshold: float = VARIANCE_THRESHOLD,
-    dsa_scores=DEFAULT_DSA_SCORES,
-    dsa_restarts: int = 16,
-    perm_restarts: int = 4,
-    n_ood_trials: int = 64,
-    n_probe_trials: int = 4,
+    settings: DegeneracySettings | None = None,
     members_per_chunk: int = 16,
     selection: dict | None = None,
     seed: int = 0,
@@ -61,6 +44,7 @@ def degeneracy(
     figures: str | pathlib.Path | None = None,
     color_by: str | None = None,
     replace: bool = False,
+    **keywords,
 ) -> xr.Dataset:
     """How differently the networks of a sweep solve their task, at every level.
 
@@ -89,22 +73,19 @@ def degeneracy(
     other settings) replaces those levels' variables and keeps the others'; results for
     other members or settings are refused before any work unless `replace=True`.
 
+    **Arguments:** `settings` (a `DegeneracySettings`: levels, conditions, pairs, DSA,
+    restarts and trial counts; its fields may also be given as keywords, e.g.
+    `levels=["dynamics"], rank=6`, which replace those fields), `members_per_chunk`,
+    `selection`, `seed`, `figures` (a folder of figures, coloured by the hyperparameter
+    `color_by`), `replace`.
+
     **Returns:** the Dataset written.
     """
-    levels = tuple(levels)
-    for level in levels:
-        _checks.choice("degeneracy", "levels", level, LEVELS)
-    dsa_scores = _check_scores(dsa_scores)
-    check_rank("degeneracy", rank, variance_threshold)
-    if not isinstance(whiten, (bool, np.bool_)):
-        raise TypeError(f"degeneracy: whiten must be True or False, got {whiten!r}.")
-    for name, value in (("n_delays", n_delays), ("delay_interval", delay_interval),
-                        ("dsa_restarts", dsa_restarts), ("perm_restarts", perm_restarts),
-                        ("n_ood_trials", n_ood_trials), ("n_probe_trials", n_probe_trials)):
-        _checks.positive_int("degeneracy", name, value)
-    if max_pairs is not None:
-        _checks.positive_int("degeneracy", "max_pairs", max_pairs)
-    _checks.in_range("degeneracy", "ridge", ridge, low=0.0)
+    chosen = resolve("degeneracy", DegeneracySettings, settings, keywords)
+    levels, condition_by, variance_threshold = chosen.levels, chosen.condition_by, chosen.variance_threshold
+    rank, n_delays, delay_interval = chosen.rank, chosen.n_delays, chosen.delay_interval
+    dsa_scores, dsa_restarts, perm_restarts = chosen.dsa_scores, chosen.dsa_restarts, chosen.perm_restarts
+    n_ood_trials, n_probe_trials = chosen.n_ood_trials, chosen.n_probe_trials
     sweep = store if isinstance(store, SweepStore) else open_sweep(store)
     table = sweep.members
     hyper = [c for c in table.coords if c not in ("member", "seed")]
@@ -122,16 +103,10 @@ def degeneracy(
             f"degeneracy: color_by={color_by!r} is not a hyperparameter of this sweep; its "
             f"hyperparameters are {options}.{_checks.closest(color_by, options)}"
         )
-    settings = dict(
-        levels=list(levels), condition_by=list(condition_by), within_condition=within_condition,
-        max_pairs=max_pairs, rank=rank, n_delays=n_delays, delay_interval=delay_interval, ridge=ridge,
-        whiten=bool(whiten), variance_threshold=variance_threshold if isinstance(rank, str) else None,
-        dsa_scores=list(dsa_scores),
-        dsa_restarts=dsa_restarts, perm_restarts=perm_restarts, n_ood_trials=n_ood_trials, seed=seed,
-    )
+    settings = chosen.stored(condition_by, seed)
     previous = _stored_for_merge(sweep, selection, settings, replace)
     per = {"operator": [], "weights": [], "states": [], "outputs": [], "ood": [], "change": [], "alignment": [], "rank": []}
-    fit = dict(n_delays=n_delays, delay_interval=delay_interval, ridge=ridge, whiten=bool(whiten))
+    fit = chosen.fit()
     order = []
 
     def collect(chunk: Chunk) -> xr.Dataset:
@@ -189,7 +164,7 @@ def degeneracy(
     ] if condition_by else None
     labels = [", ".join(f"{c}={v}" for c, v in zip(condition_by, cond)) for cond in conditions] if conditions else None
     key = jr.key(seed)
-    pairs = select_pairs(labels, n_members=len(members), within_condition=within_condition, max_pairs=max_pairs, key=key)
+    pairs = select_pairs(labels, n_members=len(members), within_condition=chosen.within_condition, max_pairs=chosen.max_pairs, key=key)
     n = len(members)
     matrices = {}
     if len(pairs):
@@ -300,21 +275,6 @@ def stored_levels(ds: xr.Dataset) -> list[str]:
     from .._over_members import stored_settings
 
     return list(stored_settings(ds.attrs).get("levels", []))
-
-
-def _check_scores(scores) -> tuple[str, ...]:
-    scores = (scores,) if isinstance(scores, str) else tuple(scores)
-    for name in scores:
-        if name not in DSA_SCORES:
-            hint = " (the reference's 'angular' is 'angle' here)" if name == "angular" else _checks.closest(name, DSA_SCORES)
-            raise ValueError(
-                f"degeneracy: dsa_scores names {name!r}, which is not a DSA score; the scores are "
-                f"{list(DSA_SCORES)}.{hint} Name the scores to store, e.g. "
-                "dsa_scores=(\"angle\", \"euclidean\", \"wasserstein\")."
-            )
-    if not scores:
-        raise ValueError("degeneracy: dsa_scores is empty; name at least one of " f"{list(DSA_SCORES)}.")
-    return tuple(dict.fromkeys(scores))
 
 
 def _common_rank(ranks, states, n_delays, delay_interval) -> int:

@@ -47,6 +47,33 @@ def test_degeneracy_refuses_unknown_names(store):
         na.degeneracy(store, condition_by=["learning_rat"], progress=False)
 
 
+def test_a_settings_object_is_the_keywords(store, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy.zarr"
+    shutil.copytree(store, copy)
+    keywords = dict(levels=["dynamics", "weights"], rank=3, dsa_restarts=2, perm_restarts=2)
+    by_keywords = na.degeneracy(store, members_per_chunk=4, progress=False, replace=True, **keywords)
+    chosen = na.DegeneracySettings(**keywords)
+    assert chosen.levels == ("dynamics", "weights") and chosen.dsa_scores == ("distance", "angle", "spectral")
+    by_object = na.degeneracy(copy, settings=chosen, members_per_chunk=4, progress=False, replace=True)
+    xr.testing.assert_identical(by_object, by_keywords)
+    # keywords replace the object's fields
+    replaced = na.degeneracy(copy, settings=na.DegeneracySettings(rank=5, **{k: v for k, v in keywords.items() if k != "rank"}),
+                             rank=3, members_per_chunk=4, progress=False, replace=True)
+    xr.testing.assert_identical(replaced, by_keywords)
+    with pytest.raises(ValueError, match="degeneracy: rank must be an integer >= 1"):
+        na.DegeneracySettings(rank=0)
+    with pytest.raises(ValueError, match="dsa_scores names 'angular'.*is 'angle' here"):
+        na.DegeneracySettings(dsa_scores=["angular"])
+    with pytest.raises(TypeError, match="degeneracy: whiten must be True or False"):
+        na.DegeneracySettings(whiten="yes")
+    with pytest.raises(TypeError, match=r"unknown setting 'ranks'.*'rank'"):
+        na.degeneracy(store, ranks=3, progress=False)
+    with pytest.raises(TypeError, match="settings must be a DegeneracySettings"):
+        na.degeneracy(store, settings=na.TimescaleSettings(), progress=False)
+
+
 @pytest.mark.slow  # trains an HMM sweep
 def test_the_behaviour_level_of_an_hmm_sweep_is_its_sinkhorn_loss(tmp_path):
     # The HMM task owns its loss (a Sinkhorn divergence between generated and target
