@@ -1,7 +1,6 @@
 """Training one region (a chunk of one group's members) with checkpoints and resume."""
 
 import dataclasses
-import math
 import warnings
 
 import equinox as eqx
@@ -13,6 +12,7 @@ import xarray as xr
 from .. import _faults, store
 from ..train import member_mesh, run_chunk_vmapped
 from ..train._group import group_trainer, init_group
+from ..train._loop import host, n_calls, train_calls
 from ..train._members import padded_size, shard_members
 from ._datasets import param_fields
 from ._plan import BuiltMember
@@ -72,7 +72,7 @@ def train_region(
     n_epochs = config.n_epochs
     n_steps = n_epochs * config.eval_every
     steps_per_call = trainer.epochs_per_call * config.eval_every
-    n_calls = math.ceil(n_epochs / trainer.epochs_per_call)
+    calls = n_calls(trainer, n_epochs)
     history = _history_template(k, n_steps, n_epochs)
     snap_index = {step: i for i, step in enumerate(snapshot_steps)}
     if snap_index:
@@ -89,23 +89,20 @@ def train_region(
         calls_done = int(meta["calls_done"])
         if on_progress is not None:  # steps trained before the checkpoint: not this run's rate
             on_progress(
-                steps=_host(states.step)[:n_real], done=_host(states.done)[:n_real],
-                diverged=_host(states.diverged)[:n_real], resumed=True,
+                steps=host(states.step)[:n_real], done=host(states.done)[:n_real],
+                diverged=host(states.diverged)[:n_real], resumed=True,
             )
 
     # the training state and its history live on the same devices, however they were made
     mesh = member_mesh(devices)
     states = shard_members(states, mesh)
     history = shard_members(history, mesh)
-    # Host-side checks read each device's shard (`np.asarray`); an eager `jnp.all` or a
-    # slice of a sharded array would be a program with a collective, and on CPU devices
-    # that outnumber the cores such collectives can stall (see _host). One copy of the
-    # flags per call serves both the progress report and the next call's check.
-    done, diverged = _host(states.done), _host(states.diverged)
-    for call in range(calls_done, n_calls):
-        if bool(np.all(done | diverged)):
-            break
-        states, logs = run_chunk_vmapped(trainer, states, mesh=mesh)
+    # Host-side checks read each device's shard (`train._loop.host`): an eager `jnp.all`
+    # or a slice of a sharded array would be a program with a collective. The loop's one
+    # copy of the flags per call serves both the progress report and the next check.
+    run = lambda s: run_chunk_vmapped(trainer, s, mesh=mesh)  # noqa: E731
+    for each in train_calls(run, states, n_calls=calls, start=calls_done):
+        call, states, logs = each.index, each.states, each.logs
         s0 = call * steps_per_call
         e0 = call * trainer.epochs_per_call
         n_s = min(steps_per_call, n_steps - s0)
@@ -124,10 +121,9 @@ def train_region(
         }
         if snaps is not None:
             history["snapshots"] = snaps
-        done, diverged = _host(states.done), _host(states.diverged)
         if on_progress is not None:
-            on_progress(steps=_host(states.step)[:n_real], done=done[:n_real], diverged=diverged[:n_real])
-        if (call + 1 - calls_done) % checkpoint_every == 0 and call + 1 < n_calls:
+            on_progress(steps=host(states.step)[:n_real], done=each.done[:n_real], diverged=each.diverged[:n_real])
+        if (call + 1 - calls_done) % checkpoint_every == 0 and call + 1 < calls:
             store.save_checkpoint(path, group, name, (states, history), meta={"calls_done": call + 1})
             _faults.crash_point("after_checkpoint")
 
@@ -142,17 +138,6 @@ def train_region(
     )
     store.remove_checkpoint(path, group, name)
     return result
-
-
-def _host(x) -> np.ndarray:
-    """`x` on the host, gathered shard by shard: no program runs on the devices.
-
-    Every program that spans the member mesh and needs a collective (an eager `jnp.all`, a
-    slice or an index across shards) makes each device wait for the others; with more
-    simulated CPU devices than cores, XLA's CPU runtime was seen to leave one of them
-    unscheduled and the sweep stalled. The host loop therefore only reads shards.
-    """
-    return np.asarray(x)
 
 
 def _shapes_only(tree):
@@ -224,7 +209,7 @@ def _write_region(path, group, region, states, initial_models, history, n_real, 
     _faults.crash_point("chunk_write")
     from ._datasets import param_dims
 
-    template = jax.tree.map(lambda x: _host(x)[0] if eqx.is_array(x) else x, states.model) if n_real else None
+    template = jax.tree.map(lambda x: host(x)[0] if eqx.is_array(x) else x, states.model) if n_real else None
     data = {
         "steps_trained": (("member",), take(states.step).astype(np.int64)),
         "done": (("member",), take(states.done)),

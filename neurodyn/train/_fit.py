@@ -1,7 +1,6 @@
 """`fit`: train one network; `run_chunk`: the compiled call sweeps reuse."""
 
 import dataclasses
-import math
 
 import equinox as eqx
 import jax
@@ -11,6 +10,7 @@ from jaxtyping import PRNGKeyArray
 from ..models import AbstractRNN
 from ..tasks import AbstractTask
 from ._config import TrainConfig
+from ._loop import n_calls, train_calls
 from ._members import over_members
 from ._trainer import Logs, Trainer, TrainState
 
@@ -103,17 +103,14 @@ def fit(
     """
     trainer = Trainer(config, noise=model_has_noise(model), curriculum=curriculum)
     state = trainer.init(model, task, config, key=key)
-    steps_per_call = config.eval_every * trainer.epochs_per_call
-    n_calls = math.ceil(config.n_epochs / trainer.epochs_per_call)
+    calls = n_calls(trainer, config.n_epochs)
     logs = []
-    bar = _progress(progress, n_calls * steps_per_call)
-    for _ in range(n_calls):
-        state, log = run_chunk(trainer, state)
-        logs.append(jax.device_get(log))
+    bar = _progress(progress, calls * config.eval_every * trainer.epochs_per_call)
+    for call in train_calls(lambda s: run_chunk(trainer, s), state, n_calls=calls):
+        state = call.states
+        logs.append(jax.device_get(call.logs))
         if bar is not None:
-            bar[0].update(bar[1], completed=int(state.step), loss=float(log.loss[-1]))
-        if bool(state.done) or bool(state.diverged):
-            break
+            bar[0].update(bar[1], completed=int(state.step), loss=float(call.logs.loss[-1]))
     if bar is not None:
         bar[0].stop()
     history = _history(logs, state, config)

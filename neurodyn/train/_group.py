@@ -1,7 +1,6 @@
 """Training many networks of one static structure together, vmapped over `member`."""
 
 import dataclasses
-import math
 from collections.abc import Callable, Sequence
 
 import equinox as eqx
@@ -13,6 +12,7 @@ from ..models import AbstractRNN
 from ..tasks import AbstractTask
 from ._config import TrainConfig
 from ._fit import History, model_has_noise, run_chunk_vmapped
+from ._loop import host, n_calls, train_calls
 from ._members import check_layout, member_mesh, padded_size, shard_members
 from ._trainer import Logs, Trainer, TrainState
 
@@ -111,30 +111,27 @@ def fit_group(
     mesh = member_mesh(devices)
     states = shard_members(init_group(trainer, pad(models), pad(tasks), pad(configs), pad(keys)), mesh)
     config = configs[0]
-    n_epochs = max(c.n_epochs for c in configs)
-    n_calls = math.ceil(n_epochs / trainer.epochs_per_call)
+    calls = n_calls(trainer, max(c.n_epochs for c in configs))
     logs: list[Logs] = []
     bar = None
     if progress is True:
         from ._fit import _progress
 
-        bar = _progress(True, n_calls * config.eval_every * trainer.epochs_per_call)
-    for _ in range(n_calls):
-        states, log = run_chunk_vmapped(trainer, states, layout=layout, mesh=mesh)
-        logs.append(jax.device_get(log))
-        finished = np.asarray(states.done) | np.asarray(states.diverged)
+        bar = _progress(True, calls * config.eval_every * trainer.epochs_per_call)
+    run = lambda s: run_chunk_vmapped(trainer, s, layout=layout, mesh=mesh)  # noqa: E731
+    for call in train_calls(run, states, n_calls=calls):
+        states = call.states
+        logs.append(jax.device_get(call.logs))
         info = GroupProgress(
-            steps=np.asarray(states.step)[:n],
-            done=np.asarray(states.done)[:n],
-            diverged=np.asarray(states.diverged)[:n],
-            last_loss=np.asarray(log.loss[:n, -1]),
+            steps=host(states.step)[:n],
+            done=call.done[:n],
+            diverged=call.diverged[:n],
+            last_loss=np.asarray(call.logs.loss[:n, -1]),
         )
         if callable(progress):
             progress(info)
         if bar is not None:
             bar[0].update(bar[1], completed=int(info.steps.max()), loss=float(np.nanmean(info.last_loss)))
-        if finished.all():
-            break
     if bar is not None:
         bar[0].stop()
     histories = histories_from_logs(logs, states, config)[:n]
