@@ -170,3 +170,29 @@ def test_no_module_imports_itself_through_others():
         if n not in state:
             visit(n)
     assert not cycles, "\n".join(cycles)
+
+
+#: calls that change process-wide state a user owns (the plotting backend, JAX's
+#: configuration); only the entry points may make them
+GLOBAL_SETTERS = {("matplotlib", "use"), ("plt", "switch_backend"), ("pyplot", "switch_backend")}
+
+
+def _global_calls(path: pathlib.Path):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+            if (node.func.value.id, node.func.attr) in GLOBAL_SETTERS:
+                yield node.lineno, f"{node.func.value.id}.{node.func.attr}"
+
+
+def test_library_code_changes_no_global_setting():
+    found = []
+    for src in PACKAGES.values():
+        for path in src.rglob("*.py"):
+            found += [f"{path.relative_to(ROOT)}:{line} {call}" for line, call in _global_calls(path)]
+    for path in (ROOT / "neurodyn").glob("*.py"):
+        if path.stem not in ENTRY_POINTS:
+            found += [f"{path.relative_to(ROOT)}:{line} {call}" for line, call in _global_calls(path)]
+    assert found == [], f"library code switches a global setting: {found}"
+    # the check sees such a call where it is
+    entry = [call for p in (ROOT / "neurodyn").glob("*.py") if p.stem in ENTRY_POINTS for _, call in _global_calls(p)]
+    assert "matplotlib.use" in entry

@@ -203,7 +203,7 @@ def report(store, out=None, *, overwrite: bool = False) -> pathlib.Path:
     - `overwrite`: replace `out` even if it is not a neurodyn report (an earlier report
       is always replaced).
     """
-    import matplotlib
+    import matplotlib.pyplot as plt
 
     from ..store import SweepStore, open_sweep
 
@@ -216,17 +216,17 @@ def report(store, out=None, *, overwrite: bool = False) -> pathlib.Path:
             f"report: {str(path)!r} exists and is not a neurodyn report; choose another --out or pass "
             "--overwrite (overwrite=True) to replace it."
         )
-    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
-        matplotlib.use("Agg")
-    hyper = _hyperparameters(sweep.members)
-    parts = [f"<h1>neurodyn sweep report</h1>{summary_html(sweep)}", "<h2>Training</h2>"]
-    for group in sweep.groups:
-        parts.append(_figure(f"Training curves of group {group}", lambda group=group: _curves(sweep, group, hyper)))
-    for name in sweep.analyses:
-        ds = sweep.analysis(name).load()
-        parts.append(f"<h2>Analysis: {html.escape(name)}</h2>")
-        parts.append(_settings(ds))
-        parts.extend(_analysis_figures(sweep, name, ds, hyper))
+    # figures are drawn and closed without being shown: no backend is switched
+    with plt.ioff():
+        hyper = _hyperparameters(sweep.members)
+        parts = [f"<h1>neurodyn sweep report</h1>{summary_html(sweep)}", "<h2>Training</h2>"]
+        for group in sweep.groups:
+            parts.append(_figure(f"Training curves of group {group}", lambda group=group: _curves(sweep, group, hyper)))
+        for name in sweep.analyses:
+            ds = sweep.analysis(name).load()
+            parts.append(f"<h2>Analysis: {html.escape(name)}</h2>")
+            parts.append(_settings(ds))
+            parts.extend(_analysis_figures(sweep, name, ds, hyper))
     try:
         spec = sweep.spec.to_toml()
     except Exception:  # a store written by an older version may hold a spec this one rejects
