@@ -1,6 +1,6 @@
 """Solution degeneracy trends (Huang, Singh, Martinelli, Rajan 2025) at small scale.
 
-    python experiments/degeneracy/run.py [--quick] [--out DIR] [--only NAME ...] [--reuse]
+    python experiments/degeneracy/run.py [--quick] [--out DIR] [--only NAME ...] [--retrain]
 
 Four studies, one sweep each (every network trained to the same held-out loss threshold,
 then 3 evaluations of patience): flip-flop channels (`channels.toml`), width
@@ -49,6 +49,13 @@ STUDIES = {
     "gamma": {"axis": "gamma", "levels": ("behaviour", "dynamics", "weights", "feature_learning"),
               "expect": {"behaviour": None, "dynamics": None, "weights": None,
                          "weight_change": "up", "kernel_alignment": "down"}},
+    # the three factors added later, criteria stated in README.md before their first run
+    "delay": {"axis": "delay_max", "levels": ("behaviour", "dynamics", "weights"),
+              "expect": {"behaviour": None, "dynamics": "down", "weights": "up"}},
+    "aux": {"axis": "aux", "levels": ("behaviour", "dynamics", "weights"),
+            "expect": {"behaviour": None, "dynamics": "down", "weights": "up"}},
+    "nuclear": {"axis": "nuclear", "levels": ("behaviour", "dynamics", "weights"),
+                "expect": {"behaviour": "down", "dynamics": "down", "weights": "down"}},
 }
 MEASURES = {
     "behaviour": "|L_OOD - condition median| (spread of the OOD loss)",
@@ -75,9 +82,12 @@ def load_spec(name: str, quick: bool) -> dict:
         spec["train"]["loss_threshold"] = 2e-2
         spec["train"]["patience"] = 1
         axis = {"channels": ("task", "n_bits"), "width": ("model", "hidden_size"),
-                "l1": ("train", "l1"), "gamma": ("model", "gamma")}[name]
+                "l1": ("train", "l1"), "gamma": ("model", "gamma"), "delay": ("task", "delay_max"),
+                "aux": ("task", "aux"), "nuclear": ("train", "nuclear")}[name]
         values = spec[axis[0]][axis[1]]
         spec[axis[0]][axis[1]] = [values[0], values[-1]]
+        if name == "delay":  # zipped with delay_max
+            spec["task"]["delay_min"] = [spec["task"]["delay_min"][0], spec["task"]["delay_min"][-1]]
         if name == "width":
             spec["model"]["hidden_size"] = [16, 32]
         else:
@@ -150,13 +160,16 @@ def fmt(x: float) -> str:
     return "nan" if not np.isfinite(x) else f"{x:.3g}"
 
 
-def study(name: str, cfg: dict, out: pathlib.Path, quick: bool, reuse: bool) -> dict:
+def study(name: str, cfg: dict, out: pathlib.Path, quick: bool, retrain: bool) -> dict:
     store = out / f"{name}.zarr"
     start = time.perf_counter()
-    if reuse and store.exists() and neurodyn.open_sweep(store).complete:
+    if store.exists() and not retrain and neurodyn.open_sweep(store).complete:
         sweep, trained = neurodyn.open_sweep(store), float("nan")
     else:
-        sweep = neurodyn.run_sweep(load_spec(name, quick), store, overwrite=store.exists(), progress=False).open()
+        # an interrupted run resumes from its store; only --retrain replaces a complete one
+        resume = store.exists() and not retrain
+        sweep = neurodyn.run_sweep(load_spec(name, quick), store, overwrite=store.exists() and retrain,
+                                   resume=resume, progress=False).open()
         trained = time.perf_counter() - start
     start = time.perf_counter()
     ds = na.degeneracy(sweep, levels=cfg["levels"], condition_by=[cfg["axis"]], rank=RANK,
@@ -260,7 +273,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="4 seeds, end conditions, small sizes (minutes)")
     parser.add_argument("--out", type=pathlib.Path, default=None)
     parser.add_argument("--only", nargs="+", choices=sorted(STUDIES), default=None, help="run only these studies")
-    parser.add_argument("--reuse", action="store_true", help="reuse complete stores in DIR instead of retraining")
+    parser.add_argument("--reuse", action="store_true", help="(the default) reuse complete stores and resume interrupted ones")
+    parser.add_argument("--retrain", action="store_true", help="train every study again, replacing its complete store")
     parser.add_argument("--compile-cache", type=pathlib.Path, default=HERE.parents[1] / ".jax_cache",
                         help="persistent compilation cache (default: the repository's .jax_cache); groups of equal "
                              "shapes in different studies then compile once")
@@ -271,7 +285,7 @@ def main(argv=None):
     wall = time.perf_counter()
     results = []
     for name in args.only or STUDIES:
-        results.append(study(name, STUDIES[name], out, args.quick, args.reuse))
+        results.append(study(name, STUDIES[name], out, args.quick, args.retrain))
         print(f"{name}: trained {results[-1]['trained']:.0f} s, analysed {results[-1]['analysed']:.0f} s", flush=True)
     fig = figure(results, out)
     lines = [f"# Degeneracy: results ({'QUICK run' if args.quick else 'full run'})", ""]
