@@ -123,7 +123,8 @@ def test_quick_timescales_curriculum(tmp_path):
             assert tau_net > 1.0  # units with τ_net <= 1 are excluded from the mean
 
 
-DEGENERACY_STUDIES = {"channels": "n_bits", "width": "hidden_size", "l1": "l1", "gamma": "gamma"}
+DEGENERACY_STUDIES = {"channels": "n_bits", "width": "hidden_size", "l1": "l1", "gamma": "gamma",
+                      "delay": "delay_max", "aux": "aux", "nuclear": "nuclear"}
 # the pass-criterion lines of experiments/degeneracy (lowest vs highest condition)
 DEGENERACY_CRITERIA = [
     "Pass criterion (channels, dynamics down)",
@@ -136,6 +137,13 @@ DEGENERACY_CRITERIA = [
     "Pass criterion (l1, weights down)",
     "Pass criterion (gamma, weight_change up)",
     "Pass criterion (gamma, kernel_alignment down)",
+    "Pass criterion (delay, dynamics down)",
+    "Pass criterion (delay, weights up)",
+    "Pass criterion (aux, dynamics down)",
+    "Pass criterion (aux, weights up)",
+    "Pass criterion (nuclear, behaviour down)",
+    "Pass criterion (nuclear, dynamics down)",
+    "Pass criterion (nuclear, weights down)",
 ]
 
 
