@@ -18,6 +18,35 @@ from neurodyn._version import __version__
 from ._behaviour import sigma_ood
 from ._pairwise import condition_codes
 
+#: what each pairwise matrix or per-member value is, the `long_name` of its variables
+LONG_NAMES = {
+    "dsa_distance": "DSA distance min_C ||A_x - C A_y C^T||_F between the fitted operators",
+    "dsa_angle": "DSA angle arccos <A_x, C A_y C^T>_F of the unit-norm operators (radians)",
+    "dsa_euclidean": "DSA euclidean distance ||A_x - C A_y C^T||_F of the unit-norm operators",
+    "dsa_spectral": "mean |lambda - mu| over optimally matched operator eigenvalues",
+    "dsa_wasserstein": "mean |lambda - mu|^2 over optimally matched operator eigenvalues",
+    "dsa_rank": "rank of the member's DMD operator",
+    "weight_distance": "permutation-invariant distance min_P ||W1 - P^T W2 P||_F of the recurrent weights",
+    "weight_distance_normalised": "permutation-invariant weight distance divided by the width n",
+    "cka": "linear CKA of the hidden states on the evaluation batch",
+    "procrustes_angle": "angular Procrustes distance of the hidden states (radians)",
+    "output_distance": "root-mean-square distance of the outputs on the evaluation batch",
+    "ood_loss": "loss on the task's out-of-distribution variant",
+    "weight_change": "weight change ||W_T - W_0||_F of the recurrent weights",
+    "kernel_alignment": "tangent-kernel alignment A(K_0, K_T) on the probe batch",
+}
+_UNITS = {"dsa_angle": "rad", "procrustes_angle": "rad", "dsa_rank": "1", "cka": "1", "kernel_alignment": "1"}
+
+
+def _attrs(name: str, *, suffix: str = "") -> dict:
+    what = LONG_NAMES.get(name, name.replace("_", " "))
+    if suffix == "_mean":
+        what = f"mean within each condition of the {what}"
+    elif suffix == "_n_pairs":
+        what = f"member pairs within each condition that the mean {what} is over"
+    units = "1" if suffix == "_n_pairs" else _UNITS.get(name)
+    return {"long_name": what, **({"units": units} if units else {})}
+
 
 def _label(c) -> str:
     if isinstance(c, tuple):
@@ -101,21 +130,26 @@ def degeneracy_to_dataset(
     for name, m in matrices.items():
         m = np.asarray(m, dtype=float)
         mean, count = within_condition_means(m, codes, len(labels))
-        data[name] = (("member", "member_"), m)
-        data[f"{name}_mean"] = ("condition", mean)
-        data[f"{name}_n_pairs"] = ("condition", count)
+        data[name] = (("member", "member_"), m, _attrs(name))
+        data[f"{name}_mean"] = ("condition", mean, _attrs(name, suffix="_mean"))
+        data[f"{name}_n_pairs"] = ("condition", count, _attrs(name, suffix="_n_pairs"))
     for name, v in per_member.items():
         v = np.asarray(v, dtype=float)
-        data[name] = ("member", v)
-        data[f"{name}_mean"] = ("condition", _group_means(v, codes, len(labels))[0])
+        data[name] = ("member", v, _attrs(name))
+        data[f"{name}_mean"] = ("condition", _group_means(v, codes, len(labels))[0], _attrs(name, suffix="_mean"))
     if ood_loss is not None:
-        data["sigma_ood"] = ("condition", sigma_ood(np.asarray(ood_loss, dtype=float), codes)[1])
+        data["sigma_ood"] = (
+            "condition",
+            sigma_ood(np.asarray(ood_loss, dtype=float), codes)[1],
+            {"long_name": "sigma_OOD: standard deviation over the condition's members of the OOD loss"},
+        )
 
     coords = {
-        "member": members,
-        "member_": members,
-        "condition": np.array([_label(c) for c in labels]),
-        "member_condition": ("member", codes),
+        "member": ("member", members, {"long_name": "member id (position in the sweep's expansion)"}),
+        "member_": ("member_", members, {"long_name": "member id, the second member of a pair"}),
+        "condition": ("condition", np.array([_label(c) for c in labels]),
+                      {"long_name": "condition: the values of the condition_by hyperparameters"}),
+        "member_condition": ("member", codes, {"long_name": "the member's condition (index into condition)"}),
     }
     for name, values in (member_coords or {}).items():
         coords[name] = ("member", np.asarray(values))

@@ -59,10 +59,10 @@ def degeneracy(
     distance, angle and spectral); permutation-invariant weight distance (raw and ‖·‖_F/n;
     equal widths only); linear CKA and angular Procrustes distance; output distance.
     Results are written as the `degeneracy` analysis: `(member, member_)` matrices,
-    per-condition means, σ_OOD per condition (SCIENCE.md §2).
+    per-condition means, σ_OOD per condition (docs/studies/degeneracy.md).
 
-    DSA conventions: the default (`whiten=False`, `dsa_distance`) is SCIENCE.md §2's
-    metric on unwhitened operators; the reference code's (`dsa-metric`) is `whiten=True`
+    DSA conventions: the default (`whiten=False`, `dsa_distance`) is the metric of
+    docs/studies/degeneracy.md on unwhitened operators; the reference code's (`dsa-metric`) is `whiten=True`
     with `dsa_scores=("angle", "euclidean", "wasserstein")`. With
     `rank="explained_variance"` each member's rank is `explained_variance_rank` of its
     trajectories at `variance_threshold`, stored as `dsa_rank(member)`, and every operator
@@ -205,6 +205,8 @@ def degeneracy(
     )
     for name in ds.data_vars:
         ds[name].attrs["level"] = level_of(str(name))
+    for name in member_coords:
+        ds[name].attrs = {**table[name].attrs, **ds[name].attrs}
     if used_rank is not None:
         ds.attrs["dsa_rank"] = used_rank
     if previous is not None:

@@ -18,14 +18,67 @@ SCHEMA_VERSION = 1
 NAME = "hmm_mechanism"
 
 
+#: what each variable is, for those whose entry below does not say it
+LONG_NAMES = {
+    "global_pc_variance": "variance along PC1 and PC2 of the noise-driven run",
+    "global_samples": "sampled states of the run, PC1-2",
+    "global_changes_per_step": "argmax-output changes per step of the noise-driven run",
+    "global_sample_spread": "RMS distance of the sampled states from their mean",
+    "global_relaxed_spread": "max distance of the relaxed (zero-input) states from their mean",
+    "global_fixed_point": "fixed point the relaxed states approach (Newton-refined)",
+    "global_fixed_point_residual": "residual of the refined fixed point",
+    "global_fixed_point_distance": "max distance of a relaxed state from the fixed point",
+    "global_n_unstable": "unstable Jacobian eigenvalues at the fixed point",
+    "global_collapsed": "the relaxed states collapsed to one point (relaxed spread <= collapse_tol x sample spread)",
+    "residency_dwell": "mean steps until the argmax output changes, over noisy continuations",
+    "residency_censored": "fraction of continuations with no output change within max_dwell",
+    "residency_class": "argmax output class of the state",
+    "residency_confidence": "max of softmax(readout) at the state",
+    "residency_class_dwell": "mean dwell time of the states of each output class",
+    "residency_label_count": "states with each label",
+    "residency_trace": "the segmented trajectory, PC1-2",
+    "linear_n_unstable": "unstable eigenvalues of the zero-input Jacobian at each state",
+    "linear_mean_unstable": "mean number of unstable eigenvalues over the states of each label",
+    "linear_fraction_unstable": "fraction of the states of each label with an unstable mode",
+    "units_kick": "kick units (hidden-unit indices, best first)",
+    "units_kick_score": "score of each kick unit",
+    "units_score": "kick score of every unit (pre-activation rise from clusters to transitions)",
+    "units_label_pre_activation": "mean pre-activation of each unit over the states of each label",
+    "units_population": "noise-integrating populations (hidden-unit indices)",
+    "units_population_score": "selection score of each population unit",
+    "units_population_weights": "mean recurrent weight from population (column) onto population (row)",
+    "units_population_to_kick": "mean recurrent weight from each population onto the kick units",
+    "scaling_units": "units whose recurrent drive is scaled, per set (target, control)",
+    "scaling_dwell": "mean run length of the argmax output over the long run",
+    "scaling_radius": "RMS orbit radius within the unperturbed network's PC1-2 plane",
+    "scaling_radius_ratio": "orbit radius over the unperturbed radius",
+    "scaling_persists": "the orbit persists (radius ratio >= persist_ratio)",
+    "scaling_baseline_changes": "output changes per sequence of the unperturbed network",
+    "scaling_baseline_dwell": "mean run length of the argmax output, unperturbed network",
+    "scaling_baseline_radius": "orbit radius of the unperturbed network",
+    "training_n_unstable": "unstable Jacobian eigenvalues at the fixed point, per snapshot",
+    "training_radius": "orbit radius in the PC1-2 plane, per snapshot",
+    "training_area": "orbit area 2 pi sqrt(l1 l2), per snapshot",
+    "training_relaxed_spread": "max distance of the relaxed states from their mean, per snapshot",
+    "training_sample_spread": "RMS distance of the sampled states from their mean, per snapshot",
+    "training_collapsed": "the relaxed states collapsed to one point, per snapshot",
+    "snapshot_step": "training step of each parameter snapshot",
+}
+
+
 def _label_attrs() -> dict:
-    return {"flag_values": list(range(len(LABELS))), "flag_meanings": " ".join(LABELS)}
+    return {
+        "long_name": "residency label of the state",
+        "flag_values": list(range(len(LABELS))),
+        "flag_meanings": " ".join(LABELS),
+    }
 
 
 def _complex(data: dict, name: str, dims: tuple, values, attrs: dict) -> None:
     values = np.asarray(values)
-    data[name + "_real"] = (dims, values.real, {**attrs, "part": "real"})
-    data[name + "_imag"] = (dims, values.imag, {**attrs, "part": "imaginary"})
+    what = f"Jacobian eigenvalues at {attrs['at']}, most unstable first"
+    data[name + "_real"] = (dims, values.real, {**attrs, "part": "real", "long_name": f"real part of the {what}"})
+    data[name + "_imag"] = (dims, values.imag, {**attrs, "part": "imaginary", "long_name": f"imaginary part of the {what}"})
 
 
 def mechanism_to_dataset(
@@ -61,7 +114,7 @@ def mechanism_to_dataset(
     data: dict[str, Any] = {}
     coords: dict[str, Any] = {
         "member": np.arange(n_member) if member is None else np.asarray(member),
-        "label": np.asarray(LABELS),
+        "label": ("label", np.asarray(LABELS), {"long_name": "residency label"}),
     }
     if g is not None:
         data.update({
@@ -81,7 +134,7 @@ def mechanism_to_dataset(
             "global_collapsed": (sc, a(g.collapsed), {}),
         })
         _complex(data, "global_eigenvalues", sc + ("eig",), g.eigenvalues, {"at": "the fixed point"})
-        coords["scale"] = a(g.scales)[0]
+        coords["scale"] = ("scale", a(g.scales)[0], {"long_name": "input noise std of the orbit run"})
     if r is not None:
         data.update({
             "residency_dwell": (m + ("time",), a(r.dwell), {"units": "steps"}),
@@ -123,10 +176,10 @@ def mechanism_to_dataset(
             "scaling_baseline_dwell": (m, a(s.baseline_dwell), {"units": "steps"}),
             "scaling_baseline_radius": (m, a(s.baseline_radius), {}),
         })
-        coords["mu"] = a(s.mu)[0]
-        coords["set"] = np.asarray(SETS)
+        coords["mu"] = ("mu", a(s.mu)[0], {"long_name": "scale mu of the recurrent drive into the set", "units": "1"})
+        coords["set"] = ("set", np.asarray(SETS), {"long_name": "unit set: the target set or a random control of its size"})
     if g is not None or r is not None:
-        coords["pc"] = np.asarray(["PC1", "PC2"])
+        coords["pc"] = ("pc", np.asarray(["PC1", "PC2"]), {"long_name": "principal component of the noise-driven run"})
     if training is not None:
         ms = ("member", "snapshot")
         data["training_n_unstable"] = (ms, a(training.n_unstable).astype(np.int32), {})
@@ -151,4 +204,8 @@ def mechanism_to_dataset(
         "settings": json.dumps(dict(settings or {}), sort_keys=True, default=str),
         "reference": "Torre, Viscione, Pompe, Grewe, Mante, NeurIPS 2025",
     }
-    return xr.Dataset(data, coords=coords, attrs=attrs)
+    ds = xr.Dataset(data, coords=coords, attrs=attrs)
+    for name in ds.variables:
+        if "long_name" not in ds[name].attrs and name in LONG_NAMES:
+            ds[name].attrs["long_name"] = LONG_NAMES[str(name)]
+    return ds

@@ -27,8 +27,25 @@ _FIT_FIELDS = (
 )
 
 
-def _choice_attrs():
-    return {"flag_values": [NOT_FITTED, SINGLE, DOUBLE], "flag_meanings": "not_fitted single double"}
+#: what each fitted field is (single: A exp(-k/tau); double: A (c exp(-k/tau_fast) + (1-c) exp(-k/tau_slow)))
+_FIT_NAMES = {
+    "tau_single": "timescale tau of the single-exponential fit",
+    "amplitude_single": "amplitude A of the single-exponential fit",
+    "aic_single": "AIC of the single-exponential fit",
+    "tau_fast": "fast timescale tau_fast of the double-exponential fit",
+    "tau_slow": "slow timescale tau_slow of the double-exponential fit",
+    "amplitude_double": "amplitude A of the double-exponential fit",
+    "fraction_fast": "share c of the fast term in the double-exponential fit",
+    "aic_double": "AIC of the double-exponential fit",
+}
+
+
+def _choice_attrs(what: str = "unit"):
+    return {
+        "long_name": f"fit chosen for the {what}'s autocorrelation",
+        "flag_values": [NOT_FITTED, SINGLE, DOUBLE],
+        "flag_meanings": "not_fitted single double",
+    }
 
 
 def _summary(tau_net: np.ndarray, threshold: float):
@@ -84,19 +101,22 @@ def timescales_to_dataset(
         "tau_net": (("member", "hidden"), tau_net, {**steps, "long_name": "autocorrelation timescale τ_net"}),
         "fit_choice": (("member", "hidden"), arr(fit.choice).astype(np.int32), _choice_attrs()),
         "learned_tau": (("member", "hidden"), arr(result.learned_tau), {"long_name": "learned τ"}),
-        "autocorrelation": (("member", "lag", "hidden"), arr(result.autocorrelation), {}),
-        "population_autocorrelation": (("member", "lag"), arr(result.population_autocorrelation), {}),
-        "population_tau_net": (("member",), arr(pop.tau_net), steps),
-        "population_fit_choice": (("member",), arr(pop.choice).astype(np.int32), _choice_attrs()),
+        "autocorrelation": (("member", "lag", "hidden"), arr(result.autocorrelation),
+                            {"long_name": "autocorrelation of each unit's activity", "units": "1"}),
+        "population_autocorrelation": (("member", "lag"), arr(result.population_autocorrelation),
+                                       {"long_name": "autocorrelation of the population (units pooled)", "units": "1"}),
+        "population_tau_net": (("member",), arr(pop.tau_net),
+                               {**steps, "long_name": "autocorrelation timescale τ_net of the population"}),
+        "population_fit_choice": (("member",), arr(pop.choice).astype(np.int32), _choice_attrs("population")),
     }
     for name in _FIT_FIELDS:
-        attrs = steps if name.startswith("tau") else {}
+        attrs = {**(steps if name.startswith("tau") else {}), "long_name": _FIT_NAMES[name]}
         data[name] = (("member", "hidden"), arr(getattr(fit, name)), attrs)
     mean, median, n_valid = _summary(tau_net, threshold)
     excl = {"units": "steps", "exclusion": f"units with tau_net <= {threshold} or NaN left out"}
-    data["tau_net_mean"] = (("member",), mean, excl)
-    data["tau_net_median"] = (("member",), median, excl)
-    data["n_valid_units"] = (("member",), n_valid, {"exclusion": excl["exclusion"]})
+    data["tau_net_mean"] = (("member",), mean, {**excl, "long_name": "mean τ_net over the kept units"})
+    data["tau_net_median"] = (("member",), median, {**excl, "long_name": "median τ_net over the kept units"})
+    data["n_valid_units"] = (("member",), n_valid, {"exclusion": excl["exclusion"], "long_name": "units kept"})
     if network_tau is not None:
         net = arr(network_tau)
         if net.ndim != 3 or net.shape[0] != n_member:
@@ -104,9 +124,12 @@ def timescales_to_dataset(
                 f"timescales_to_dataset: network_tau must be [member, fp, eig] with "
                 f"{n_member} members, got shape {net.shape}."
             )
-        data["network_tau"] = (("member", "fp", "eig"), net, {"units": network_tau_units})
+        data["network_tau"] = (("member", "fp", "eig"), net, {
+            "units": network_tau_units,
+            "long_name": "timescale of each Jacobian eigenmode at each fixed point (negative: growing)",
+        })
 
-    coords: dict[str, Any] = {"lag": ("lag", np.arange(n_lag), {"units": "steps"})}
+    coords: dict[str, Any] = {"lag": ("lag", np.arange(n_lag), {"units": "steps", "long_name": "autocorrelation lag"})}
     if member is None:
         coords["member"] = np.arange(n_member)
     elif isinstance(member, Mapping):
@@ -115,7 +138,7 @@ def timescales_to_dataset(
             coords[name] = ("member", np.asarray(values))
     else:
         coords["member"] = np.asarray(member)
-    coords["hidden"] = np.arange(n_hidden)
+    coords["hidden"] = ("hidden", np.arange(n_hidden), {"long_name": "hidden unit"})
 
     attrs = {
         "analysis": "timescales",

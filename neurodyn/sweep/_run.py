@@ -452,7 +452,7 @@ def members_table(plan: Plan, statuses: dict) -> xr.Dataset:
                 names.append(k)
     for k in names:
         values = [m.coords.get(k) for m in plan.members]
-        coords[k] = ("member", _column(values))
+        coords[k] = ("member", _column(values), {"long_name": _axis_long_name(plan.members, k)})
     status = [statuses.get(i, {}).get("status", "pending") for i in range(n)]
     data = {
         "group": ("member", np.asarray([group_of.get(i, "") for i in range(n)], dtype=str)),
@@ -466,6 +466,21 @@ def members_table(plan: Plan, statuses: dict) -> xr.Dataset:
         "params": ("member", np.asarray([_params_json(m) for m in plan.members], dtype=str)),
     }
     return xr.Dataset(data, coords=coords)
+
+
+def _axis_long_name(members, name: str) -> str:
+    """What a members-table column is: the spec key it varies (`[train] nuclear`)."""
+    if name == "seed":
+        return "random seed of the member"
+    for section in ("task", "model", "train"):
+        for m in members:
+            params = getattr(m, section)
+            if name in params:
+                return f"[{section}] {name} of the member (a sweep axis)"
+            prefix = f"{section}_"
+            if name.startswith(prefix) and name[len(prefix):] in params:
+                return f"[{section}] {name[len(prefix):]} of the member (a sweep axis)"
+    return f"{name} of the member (a sweep axis)"
 
 
 def _column(values):

@@ -49,7 +49,7 @@ class TrainConfig:
     - `eval_every`: steps per epoch; after each epoch the network is evaluated on a fixed
       held-out batch of `eval_batch_size` trials.
     - `loss_threshold`, `patience`: stop once the held-out loss has been below the
-      threshold for `patience` consecutive epochs (SCIENCE.md §2 trains to the same
+      threshold for `patience` consecutive epochs (docs/studies/degeneracy.md trains to the same
       loss, then 3 epochs of patience). None trains for the whole budget.
     - `l1`, `l2`, `nuclear`: penalties on the model's penalised weights (its recurrent
       matrix by default); `rate`: penalty on the mean squared firing rate.
@@ -97,6 +97,11 @@ class TrainConfig:
         for name in ("batch_size", "n_steps", "eval_every", "eval_batch_size", "epochs_per_call"):
             _checks.positive_int(owner, name, getattr(self, name))
         _checks.positive_int(owner, "patience", self.patience, minimum=0)
+        if self.noise is not None and not isinstance(self.noise, bool):
+            raise TypeError(
+                f"{owner}: noise must be True, False or None (None: draw process noise if the "
+                f"model has any), got {self.noise!r}."
+            )
         if self.eval_every > self.n_steps:
             raise ValueError(
                 f"{owner}: eval_every={self.eval_every} is more than n_steps={self.n_steps}: an "
@@ -198,7 +203,8 @@ class TrainConfig:
         return {k: getattr(self, k) for k in ("l1", "l2", "nuclear", "rate")}
 
     def static_key(self) -> tuple:
-        """What must be equal for two configs to share one compiled program.
+        """What must be equal for two configs to share one compiled program (or one
+        host loop: the step budget and the patience are read once per group).
 
         Penalty strengths are not part of it: a group turns on every penalty that any of
         its members uses, and members without it get strength 0.
@@ -218,6 +224,8 @@ class TrainConfig:
             lr,
             self.grad_clip is not None,
             self.batch_size,
+            self.n_steps,
+            self.patience,
             self.eval_every,
             self.eval_batch_size,
             self.loss_threshold is not None,

@@ -38,8 +38,9 @@ def group_trainer(configs: Sequence[TrainConfig], models: Sequence[AbstractRNN],
         raise ValueError(
             "these training configs cannot share one compiled program: they differ in "
             "optimizer (name, flags or which numeric options are set), learning-rate schedule "
-            "(name, flags or which options are set), clipping on/off, batch size, epoch length, "
-            "stopping rule or which penalties are on. Split them into separate groups."
+            "(name, flags or which options are set), clipping on/off, batch size, step budget, "
+            "epoch length, stopping rule (on/off, patience) or which penalties are on. Split "
+            "them into separate groups."
         )
     penalties = tuple(sorted({k for c in configs for k, v in c.penalties().items() if v != 0}))
     noise = any(model_has_noise(m) for m in models)

@@ -88,6 +88,17 @@ def test_results_are_labelled_with_the_stores_dimensions(result, ds):
     assert "Torre" in ds.attrs["reference"]
 
 
+def test_every_variable_says_what_it_is(ds):
+    """Each variable and coordinate has its own long_name, not the store's fallback (the
+    name in words) — except `member`, which the store names."""
+    generic = [
+        str(n) for n in ds.variables
+        if ds[n].attrs.get("long_name", str(n).replace("_", " ")) == str(n).replace("_", " ") and n != "member"
+    ]
+    assert not generic, generic
+    assert ds["training_eigenvalues_imag"].attrs["long_name"].startswith("imaginary part of the Jacobian")
+
+
 def test_the_dataset_round_trips_through_zarr(ds, tmp_path):
     prepare(ds).to_zarr(tmp_path / "m.zarr", consolidated=False, zarr_format=3)  # as the store writes
     xr.testing.assert_identical(xr.open_zarr(tmp_path / "m.zarr", consolidated=False).load(), describe(ds))

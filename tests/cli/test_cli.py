@@ -47,9 +47,14 @@ def _opens_in_plain_xarray(path):
         tree = xr.open_datatree(str(path), engine="zarr")
         nodes = {node.path for node in tree.subtree}
         assert {"/members", "/groups/g0"} <= nodes and any(n.startswith("/analyses/") for n in nodes), nodes
+        generic = []
         for node in tree.subtree:
             for name, var in node.dataset.variables.items():
                 assert var.attrs.get("long_name"), (node.path, name)
+                if node.path.startswith("/analyses/") or node.path == "/members":
+                    if var.attrs["long_name"] == str(name).replace("_", " ").strip():
+                        generic.append((node.path, name))
+        assert not generic, f"variables named only by their own name: {generic}"
         names = [name for name, _ in zarr.open_group(str(path), mode="r").members(max_depth=None)]
         assert "members/status" in names and not any(n.startswith("_") for n in names)
         members = xr.open_zarr(str(path), group="members").load()

@@ -206,3 +206,36 @@ def test_parameter_snapshots_every_k_steps(tmp_path):
     spec["sweep"]["snapshot_every"] = 6
     with pytest.raises(ValueError, match="snapshot_every=6 must be a positive multiple"):
         neurodyn.run_sweep(spec, tmp_path / "bad.zarr", progress=False)
+
+
+def test_each_member_trains_its_own_step_budget_and_patience(tmp_path):
+    """The step budget and the patience are read once per group, so members that differ
+    in them are planned into separate groups: each trains exactly its own budget."""
+    spec = {
+        "task": {"name": "flipflop", "n_bits": 1, "n_time": 8, "p": 0.1},
+        "model": {"name": "vanilla", "hidden_size": 4},
+        "train": {"learning_rate": 1e-2, "n_steps": [8, 24], "eval_every": 4, "batch_size": 4,
+                  "eval_batch_size": 4},
+        "sweep": {"seeds": 1},
+    }
+    plan = plan_sweep(neurodyn.SweepSpec.from_dict(spec))
+    assert len(plan.groups) == 2
+    sweep = neurodyn.run_sweep(spec, tmp_path / "budget.zarr", progress=False)
+    members = sweep.members
+    assert dict(zip(members["n_steps"].values.tolist(), members["steps_trained"].values.tolist())) == {8: 8, 24: 24}
+    # a threshold every member meets at once: each stops after its own patience
+    spec["train"] = {**spec["train"], "n_steps": 40, "loss_threshold": 1e6, "patience": [1, 3]}
+    assert len(plan_sweep(neurodyn.SweepSpec.from_dict(spec)).groups) == 2
+    members = neurodyn.run_sweep(spec, tmp_path / "patience.zarr", progress=False).members
+    assert dict(zip(members["patience"].values.tolist(), members["steps_trained"].values.tolist())) == {1: 4, 3: 12}
+
+
+def test_fit_group_refuses_members_with_different_budgets():
+    from neurodyn.models import VanillaRNN
+    from neurodyn.tasks import FlipFlop
+
+    task = FlipFlop(n_bits=1, n_time=8)
+    models = [VanillaRNN(1, 4, 1, key=jax.random.key(i)) for i in range(2)]
+    configs = [neurodyn.TrainConfig(n_steps=n, eval_every=4, batch_size=4) for n in (8, 24)]
+    with pytest.raises(ValueError, match="step budget"):
+        fit_group(models, task, configs, keys=list(jax.random.split(jax.random.key(0), 2)))
