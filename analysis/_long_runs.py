@@ -20,6 +20,8 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from neurodyn import _checks
 from neurodyn.models import AbstractRNN
+from neurodyn.parallel import METHODS
+from neurodyn.parallel import evaluate as parallel_evaluate
 
 _RECORDS = ("rates", "hidden", "state")
 
@@ -135,10 +137,15 @@ def _chunk_lengths(n: int, chunk_size: int) -> tuple[int, int]:
     return n // chunk_size, n % chunk_size
 
 
-def _run_chunk(model, process, condition, state, n_time, record_fn, noise, key):
+def _run_chunk(model, process, condition, state, n_time, record_fn, noise, key, solver="scan"):
     """Advance `n_time` steps; returns the final state and the recorded activity."""
     kin, knoise = jr.split(key)
     inputs = process.sample(condition, n_time, model.input_size, key=kin)
+    if solver != "scan":
+        # the same steps (and, with noise, the same keys: jr.split(knoise, n_time)) solved
+        # over the whole chunk at once
+        traj, _ = parallel_evaluate(model, inputs, method=solver, state0=state, key=knoise if noise else None)
+        return traj.state[-1], jax.vmap(lambda h: record_fn(model, h))(traj.state)
     if noise:
         keys = jr.split(knoise, n_time)
 
@@ -156,27 +163,27 @@ def _run_chunk(model, process, condition, state, n_time, record_fn, noise, key):
     return jax.lax.scan(body, state, inputs)
 
 
-def _burn(model, process, condition, state, n, chunk_size, noise, key):
+def _burn(model, process, condition, state, n, chunk_size, noise, key, solver="scan"):
     """Run `n` steps, keeping only the final state."""
     n_chunks, rest = _chunk_lengths(n, chunk_size)
     if n_chunks:
 
         def body(h, k):
-            h, _ = _run_chunk(model, process, condition, h, chunk_size, _record_nothing, noise, k)
+            h, _ = _run_chunk(model, process, condition, h, chunk_size, _record_nothing, noise, k, solver)
             return h, None
 
         state, _ = jax.lax.scan(body, state, jr.split(jr.fold_in(key, 0), n_chunks))
     if rest:
         state, _ = _run_chunk(
-            model, process, condition, state, rest, _record_nothing, noise, jr.fold_in(key, 1)
+            model, process, condition, state, rest, _record_nothing, noise, jr.fold_in(key, 1), solver
         )
     return state
 
 
-def _drive_trial(model, process, n_steps, burn_in, chunk_size, record_fn, accumulator, noise, key):
+def _drive_trial(model, process, n_steps, burn_in, chunk_size, record_fn, accumulator, noise, key, solver="scan"):
     ckey, bkey, rkey = jr.split(key, 3)
     condition = process.sample_condition(key=ckey)
-    state = _burn(model, process, condition, model.initial_state(), burn_in, chunk_size, noise, bkey)
+    state = _burn(model, process, condition, model.initial_state(), burn_in, chunk_size, noise, bkey, solver)
     n_chunks, rest = _chunk_lengths(n_steps, chunk_size)
     chunk_keys = jr.split(jr.fold_in(rkey, 0), n_chunks)
     rest_key = jr.fold_in(rkey, 1)
@@ -186,13 +193,13 @@ def _drive_trial(model, process, n_steps, burn_in, chunk_size, record_fn, accumu
         if n_chunks:
 
             def body(h, k):
-                return _run_chunk(model, process, condition, h, chunk_size, record_fn, noise, k)
+                return _run_chunk(model, process, condition, h, chunk_size, record_fn, noise, k, solver)
 
             state, recorded = jax.lax.scan(body, state, chunk_keys)
             pieces.append(recorded.reshape(n_chunks * chunk_size, *recorded.shape[2:]))
         if rest:
             state, recorded = _run_chunk(
-                model, process, condition, state, rest, record_fn, noise, rest_key
+                model, process, condition, state, rest, record_fn, noise, rest_key, solver
             )
             pieces.append(recorded)
         return jnp.concatenate(pieces, axis=0)
@@ -203,12 +210,12 @@ def _drive_trial(model, process, n_steps, burn_in, chunk_size, record_fn, accumu
 
         def body(carry, k):
             h, acc = carry
-            h, recorded = _run_chunk(model, process, condition, h, chunk_size, record_fn, noise, k)
+            h, recorded = _run_chunk(model, process, condition, h, chunk_size, record_fn, noise, k, solver)
             return (h, accumulator.update(acc, recorded)), None
 
         (state, acc), _ = jax.lax.scan(body, (state, acc), chunk_keys)
     if rest:
-        state, recorded = _run_chunk(model, process, condition, state, rest, record_fn, noise, rest_key)
+        state, recorded = _run_chunk(model, process, condition, state, rest, record_fn, noise, rest_key, solver)
         acc = accumulator.update(acc, recorded)
     return accumulator.finalize(acc)
 
@@ -225,6 +232,7 @@ def drive(
     record: str | Callable = "rates",
     accumulator: AbstractAccumulator | None = None,
     noise: bool = False,
+    time_solver: str = "scan",
 ):
     """Drive a model for a long run under a random input process.
 
@@ -245,6 +253,12 @@ def drive(
     - `accumulator`: if given, each chunk is folded into it and only its state is kept.
     - `noise`: draw the model's process noise (off by default: the noise-free dynamics
       under random input).
+    - `time_solver`: how each chunk's time axis is run: "scan" (default), or a method of
+      `neurodyn.parallel.evaluate` ("deer", "quasi_deer", "elk", "quasi_elk", "auto"),
+      which solves the chunk's `chunk_size` steps at once in O(log chunk_size) depth
+      (the same steps and noise; equal to the scan within the solver's tolerance). It
+      pays on GPUs; "auto" scans on a CPU and falls back to the scan where the parallel
+      solve does not converge.
 
     **Returns:** with an accumulator, `accumulator.finalize(...)` per trial (leading
     `trial` axis); otherwise the recorded run `[trial, time, hidden]`.
@@ -260,18 +274,19 @@ def drive(
             f"GaussianInput, ZeroInput), got {type(input_process).__name__}."
         )
     record_fn = _recorder(record)
+    _checks.choice(owner, "time_solver", time_solver, METHODS)
     # Analyses never differentiate through a run: cut the graph at the parameters.
     dynamic, static = eqx.partition(model, eqx.is_array)
     model = eqx.combine(jax.lax.stop_gradient(dynamic), static)
     return _drive_jit(
         model, input_process, n_steps, burn_in, chunk_size, record_fn, accumulator, noise,
-        jr.split(key, n_trials),
+        jr.split(key, n_trials), time_solver,
     )
 
 
 @eqx.filter_jit
-def _drive_jit(model, process, n_steps, burn_in, chunk_size, record_fn, accumulator, noise, keys):
+def _drive_jit(model, process, n_steps, burn_in, chunk_size, record_fn, accumulator, noise, keys, solver):
     one = lambda k: _drive_trial(
-        model, process, n_steps, burn_in, chunk_size, record_fn, accumulator, noise, k
+        model, process, n_steps, burn_in, chunk_size, record_fn, accumulator, noise, k, solver
     )
     return jax.vmap(one)(keys)

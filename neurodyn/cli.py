@@ -224,6 +224,11 @@ def analyze(
     n_iters: int = typer.Option(5000, "--n-iters", help="Fixed points: optimiser iterations."),
     n_steps: int = typer.Option(20000, "--n-steps", help="Timescales: length of the driving run."),
     drive_input: str = typer.Option("binary", "--input", help="Timescales: binary, gaussian or zero input."),
+    time_solver: str = typer.Option(
+        "scan", "--time-solver",
+        help="Timescales: how the drive's time axis runs: scan, or deer, quasi_deer, elk, quasi_elk, auto "
+        "(parallel in time, neurodyn.parallel; pays on GPUs).",
+    ),
     replace: bool = typer.Option(False, "--replace", help="Replace stored results of other settings (else they are merged by member, or refused)."),
     hmm_mechanism: bool = typer.Option(False, "--hmm-mechanism", help="HMM emulation mechanism: orbit, residency, linearisation, kick units, drive scaling, training dynamics."),
     noise_scale: list[float] = typer.Option([], "--noise-scale", help="HMM mechanism: noise std of an orbit run (repeatable; default 0.1 1 2 3 4)."),
@@ -253,7 +258,7 @@ def analyze(
             results = na.fixed_points(store, n_initial=n_initial, n_iters=n_iters, **common)
             _print_fixed_points(results)
         if timescales:
-            results = na.timescales(store, n_steps=n_steps, input=drive_input, **common)
+            results = na.timescales(store, n_steps=n_steps, input=drive_input, time_solver=time_solver, **common)
             _print_timescales(results)
         if degeneracy:
             kwargs = {"levels": tuple(levels)} if levels else {}

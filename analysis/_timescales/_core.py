@@ -189,6 +189,7 @@ def autocorrelation_timescales(
     min_separation: float = 1.0,
     criterion: str = "aic",
     noise: bool = False,
+    time_solver: str = "scan",
 ) -> TimescaleResult:
     """Drive a network, stream its autocorrelations, and fit timescales per unit.
 
@@ -200,6 +201,8 @@ def autocorrelation_timescales(
     defaults are the study's rule with the amplitude guard). The same for the summed
     activity. Use `summarise_timescales` for averages with the
     τ_net ≤ 1 exclusion. `eqx.filter_vmap` over members (keys split per member).
+    `time_solver` runs each chunk of the drive with `neurodyn.parallel.evaluate` (see
+    `drive`).
     """
     owner = "autocorrelation_timescales"
     max_lag = _checks.positive_int(owner, "max_lag", max_lag)
@@ -223,6 +226,7 @@ def autocorrelation_timescales(
         record=record,
         accumulator=acc,
         noise=noise,
+        time_solver=time_solver,
     )
     rho = normalise_autocovariance(cov)
     rho_pop = normalise_autocovariance(cov_pop[..., None])[:, 0]

@@ -3,6 +3,7 @@
 import equinox as eqx
 
 from neurodyn import _checks
+from neurodyn.parallel import METHODS
 
 INPUTS = ("binary", "gaussian", "zero")
 
@@ -15,7 +16,9 @@ class TimescaleSettings(eqx.Module):
     trial) after `burn_in` steps, `n_trials`, `max_lag` (autocorrelation lags kept),
     `fit_lag` (lags 0 … fit_lag fitted; below `max_lag`), `chunk_size` (steps streamed
     at a time; does not change the numbers), `network` (add the linearised timescales at
-    the stored fixed points, when there are some).
+    the stored fixed points, when there are some), `time_solver` ("scan", or a method of
+    `neurodyn.parallel.evaluate` solving each chunk in parallel over time: the same
+    numbers within the solver's tolerance, faster on GPUs for long chunks).
     """
 
     input: str = "binary"
@@ -27,10 +30,12 @@ class TimescaleSettings(eqx.Module):
     fit_lag: int = 30
     chunk_size: int = 1_000
     network: bool = True
+    time_solver: str = "scan"
 
     def __check_init__(self):
         owner = "timescales"
         _checks.choice(owner, "input", self.input, INPUTS)
+        _checks.choice(owner, "time_solver", self.time_solver, METHODS)
         for name in ("n_steps", "burn_in", "max_lag", "fit_lag", "n_trials", "chunk_size"):
             _checks.positive_int(owner, name, getattr(self, name), minimum=0 if name == "burn_in" else 1)
         if self.fit_lag >= self.max_lag:

@@ -45,7 +45,7 @@ def timescales(
     Each network is driven by `input` ("binary": x ~ Bernoulli(p) with p ~ U(0, 1) per
     trial; "gaussian": N(0, `input_std`²); "zero") for `burn_in` + `n_steps` steps,
     streamed in chunks (no run is stored); each unit's autocorrelation is fitted with a
-    single and a double exponential on lags 0 … `fit_lag`, chosen by AIC (SCIENCE.md §3).
+    single and a double exponential on lags 0 … `fit_lag`, chosen by AIC (docs/studies/timescales.md).
     With `network=True` and a stored `fixed_points` analysis, the timescales of the
     linearised dynamics at every fixed point are added (τ = −1/Re λ, or −1/ln|λ| steps).
     Results are written as the `timescales` analysis (`tau_net (member, hidden)`,
@@ -63,7 +63,7 @@ def timescales(
     process = _input_process(drive.input, drive.input_std)
     settings = dict(drive.stored(), seed=seed)
     network, n_steps, burn_in, max_lag = drive.network, drive.n_steps, drive.burn_in, drive.max_lag
-    fit_lag, n_trials, chunk_size = drive.fit_lag, drive.n_trials, drive.chunk_size
+    fit_lag, n_trials, chunk_size, solver = drive.fit_lag, drive.n_trials, drive.chunk_size, drive.time_solver
     from neurodyn.store import SweepStore, open_sweep
 
     sweep = store if isinstance(store, SweepStore) else open_sweep(store)
@@ -71,7 +71,9 @@ def timescales(
 
     def analyse(chunk: Chunk) -> xr.Dataset:
         keys = jr.split(chunk.key, len(chunk.members))
-        result = _drive_and_fit(chunk.models, keys, process, n_steps, burn_in, max_lag, fit_lag, n_trials, chunk_size)
+        result = _drive_and_fit(
+            chunk.models, keys, process, n_steps, burn_in, max_lag, fit_lag, n_trials, chunk_size, solver
+        )
         net = None
         template = jax.tree_util.tree_map(lambda x: x[0] if eqx.is_array(x) else x, chunk.models)
         continuous = isinstance(template, AbstractContinuousRNN)
@@ -94,11 +96,11 @@ def timescales(
 
 
 @eqx.filter_jit
-def _drive_and_fit(models, keys, process, n_steps, burn_in, max_lag, fit_lag, n_trials, chunk_size):
+def _drive_and_fit(models, keys, process, n_steps, burn_in, max_lag, fit_lag, n_trials, chunk_size, solver):
     def one(model, key):
         return autocorrelation_timescales(
             model, process, n_steps=n_steps, burn_in=burn_in, key=key, max_lag=max_lag,
-            fit_lag=fit_lag, n_trials=n_trials, chunk_size=chunk_size,
+            fit_lag=fit_lag, n_trials=n_trials, chunk_size=chunk_size, time_solver=solver,
         )
 
     return eqx.filter_vmap(one)(models, keys)

@@ -55,3 +55,41 @@ def test_timescale_settings_object_and_its_errors():
         na.TimescaleSettings(input="pink")
     with pytest.raises(TypeError, match=r"unknown setting 'n_step'.*n_steps"):
         na.timescales("nowhere.zarr", n_step=5)
+
+
+def test_the_drive_solved_in_parallel_over_time_equals_the_scan(store, monkeypatch):
+    """`time_solver="deer"` solves each chunk of the drive by Newton's method over the
+    chunk: the same steps and noise keys as the scan, so the same run (float64, to
+    rounding), in the per-model drive and in the store-level analysis."""
+    import equinox as eqx
+    import jax
+    import jax.numpy as jnp
+    import jax.random as jr
+
+    from neurodyn.analysis import _long_runs
+
+    solved = []  # the methods the drive handed to neurodyn.parallel.evaluate (at trace time)
+    real = _long_runs.parallel_evaluate
+    monkeypatch.setattr(_long_runs, "parallel_evaluate", lambda *a, **k: solved.append(k["method"]) or real(*a, **k))
+    sweep = neurodyn.open_sweep(store)
+    with jax.enable_x64(True):
+        model = jax.tree_util.tree_map(lambda x: x.astype(jnp.float64) if eqx.is_inexact_array(x) else x,
+                                       sweep.model(1))
+        for noise in (False, True):
+            noisy = eqx.tree_at(lambda m: m.noise_std, model, jnp.float64(0.1)) if noise else model
+            kw = dict(burn_in=30, key=jr.key(3), chunk_size=50, n_trials=2, noise=noise)
+            scan = na.drive(noisy, na.GaussianInput(), 100, **kw)
+            deer = na.drive(noisy, na.GaussianInput(), 100, time_solver="deer", **kw)
+            assert scan.shape == (2, 100, 5)
+            np.testing.assert_allclose(np.asarray(deer), np.asarray(scan), rtol=0, atol=1e-12)
+            assert float(np.std(np.asarray(scan))) > 1e-3  # a run that moves
+    kw = dict(n_steps=200, burn_in=20, chunk_size=100, max_lag=20, fit_lag=10, members_per_chunk=2,
+              progress=False, replace=True)
+    scan = na.timescales(store, **kw)["g0"]
+    deer = na.timescales(store, time_solver="deer", **kw)["g0"]
+    np.testing.assert_allclose(deer["autocorrelation"].values, scan["autocorrelation"].values, atol=1e-5)
+    assert set(solved) == {"deer"} and len(solved) >= 3
+    with pytest.raises(ValueError, match="time_solver='newton' is not one of"):
+        na.TimescaleSettings(time_solver="newton")
+    with pytest.raises(ValueError, match="time_solver='newton' is not one of"):
+        na.drive(model, na.ZeroInput(), 10, key=jr.key(0), time_solver="newton")
