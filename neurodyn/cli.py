@@ -217,6 +217,8 @@ def analyze(
     degeneracy: bool = typer.Option(False, "--degeneracy", help="Behaviour, dynamics (DSA), weights, representations."),
     levels: list[str] = typer.Option([], "--level", help="Degeneracy: only these levels (repeatable)."),
     color_by: str = typer.Option(None, "--color-by", help="Degeneracy figures: colour the MDS by this hyperparameter."),
+    rank: str = typer.Option(None, "--rank", help="Degeneracy: the DMD rank, an integer (at most the state size; default 10) or explained_variance."),
+    degeneracy_settings: list[str] = typer.Option([], "--degeneracy-setting", help="Degeneracy: any other setting as name=value (repeatable), e.g. whiten=true, n_delays=3."),
     members_per_chunk: int = typer.Option(16, "--members-per-chunk", help="Members held in memory at once."),
     select: list[str] = typer.Option([], "--select", help="Only members with these values, e.g. --select seed=0."),
     figures: str = typer.Option(None, "--figures", help="A folder for per-member figures."),
@@ -261,7 +263,11 @@ def analyze(
             results = na.timescales(store, n_steps=n_steps, input=drive_input, time_solver=time_solver, **common)
             _print_timescales(results)
         if degeneracy:
-            kwargs = {"levels": tuple(levels)} if levels else {}
+            kwargs = _parse_settings(degeneracy_settings, "--degeneracy-setting")
+            if levels:
+                kwargs["levels"] = tuple(levels)
+            if rank is not None:
+                kwargs["rank"] = _parse_value(rank)
             ds = na.degeneracy(store, color_by=color_by, **common, **kwargs)
             print_degeneracy(ds, console)
         if hmm_mechanism:

@@ -6,6 +6,8 @@ from neurodyn import _checks
 from neurodyn.parallel import METHODS
 
 INPUTS = ("binary", "gaussian", "zero")
+CRITERIA = ("aic", "bic")
+_FIT_DEFAULTS = {"criterion": "aic", "min_fraction": 0.1, "min_separation": 1.0}
 
 
 class TimescaleSettings(eqx.Module):
@@ -18,7 +20,10 @@ class TimescaleSettings(eqx.Module):
     at a time; does not change the numbers), `network` (add the linearised timescales at
     the stored fixed points, when there are some), `time_solver` ("scan", or a method of
     `neurodyn.parallel.evaluate` solving each chunk in parallel over time: the same
-    numbers within the solver's tolerance, faster on GPUs for long chunks).
+    numbers within the solver's tolerance, faster on GPUs for long chunks); and the
+    choice between the single and double exponential, as in `fit_autocorrelation`:
+    `criterion` ("aic", the study's rule, or "bic"), `min_fraction` (each term's least
+    share of the double fit) and `min_separation` (least τ_slow / τ_fast).
     """
 
     input: str = "binary"
@@ -31,6 +36,9 @@ class TimescaleSettings(eqx.Module):
     chunk_size: int = 1_000
     network: bool = True
     time_solver: str = "scan"
+    criterion: str = "aic"
+    min_fraction: float = 0.1
+    min_separation: float = 1.0
 
     def __check_init__(self):
         owner = "timescales"
@@ -38,10 +46,19 @@ class TimescaleSettings(eqx.Module):
         _checks.choice(owner, "time_solver", self.time_solver, METHODS)
         for name in ("n_steps", "burn_in", "max_lag", "fit_lag", "n_trials", "chunk_size"):
             _checks.positive_int(owner, name, getattr(self, name), minimum=0 if name == "burn_in" else 1)
+        _checks.choice(owner, "criterion", self.criterion, CRITERIA)
+        _checks.in_range(owner, "min_fraction", self.min_fraction, low=0.0, high=0.5, high_open=True)
+        _checks.in_range(owner, "min_separation", self.min_separation, low=1.0)
         if self.fit_lag >= self.max_lag:
             raise ValueError(f"{owner}: fit_lag={self.fit_lag} must be below max_lag={self.max_lag}.")
 
     def stored(self) -> dict:
         """The settings stored with the results (those that change the numbers)."""
         names = ("input", "input_std", "n_steps", "burn_in", "n_trials", "max_lag", "fit_lag")
-        return {n: getattr(self, n) for n in names}
+        out = {n: getattr(self, n) for n in names}
+        # the fit's rule only where it is not the default, so results stored before these
+        # settings existed compare equal to the default rule
+        for name, default in _FIT_DEFAULTS.items():
+            if getattr(self, name) != default:
+                out[name] = getattr(self, name)
+        return out

@@ -64,6 +64,7 @@ def timescales(
     settings = dict(drive.stored(), seed=seed)
     network, n_steps, burn_in, max_lag = drive.network, drive.n_steps, drive.burn_in, drive.max_lag
     fit_lag, n_trials, chunk_size, solver = drive.fit_lag, drive.n_trials, drive.chunk_size, drive.time_solver
+    rule = (drive.criterion, drive.min_fraction, drive.min_separation)
     from neurodyn.store import SweepStore, open_sweep
 
     sweep = store if isinstance(store, SweepStore) else open_sweep(store)
@@ -72,7 +73,7 @@ def timescales(
     def analyse(chunk: Chunk) -> xr.Dataset:
         keys = jr.split(chunk.key, len(chunk.members))
         result = _drive_and_fit(
-            chunk.models, keys, process, n_steps, burn_in, max_lag, fit_lag, n_trials, chunk_size, solver
+            chunk.models, keys, process, n_steps, burn_in, max_lag, fit_lag, n_trials, chunk_size, solver, rule
         )
         net = None
         template = jax.tree_util.tree_map(lambda x: x[0] if eqx.is_array(x) else x, chunk.models)
@@ -96,11 +97,14 @@ def timescales(
 
 
 @eqx.filter_jit
-def _drive_and_fit(models, keys, process, n_steps, burn_in, max_lag, fit_lag, n_trials, chunk_size, solver):
+def _drive_and_fit(models, keys, process, n_steps, burn_in, max_lag, fit_lag, n_trials, chunk_size, solver, rule):
+    criterion, min_fraction, min_separation = rule
+
     def one(model, key):
         return autocorrelation_timescales(
             model, process, n_steps=n_steps, burn_in=burn_in, key=key, max_lag=max_lag,
             fit_lag=fit_lag, n_trials=n_trials, chunk_size=chunk_size, time_solver=solver,
+            criterion=criterion, min_fraction=min_fraction, min_separation=min_separation,
         )
 
     return eqx.filter_vmap(one)(models, keys)

@@ -93,3 +93,24 @@ def test_the_drive_solved_in_parallel_over_time_equals_the_scan(store, monkeypat
         na.TimescaleSettings(time_solver="newton")
     with pytest.raises(ValueError, match="time_solver='newton' is not one of"):
         na.drive(model, na.ZeroInput(), 10, key=jr.key(0), time_solver="newton")
+
+
+def test_the_store_level_fit_takes_the_guards_of_fit_autocorrelation(store):
+    """criterion / min_fraction / min_separation reach the fit (the same numbers as the
+    per-model analysis with them) and are stored only where they differ from the default."""
+    import jax.random as jr
+
+    assert "criterion" not in na.TimescaleSettings().stored()
+    guarded = na.TimescaleSettings(n_steps=600, burn_in=50, max_lag=20, fit_lag=10, min_separation=3.0, criterion="bic")
+    assert guarded.stored()["min_separation"] == 3.0 and guarded.stored()["criterion"] == "bic"
+    ds = na.timescales(store, settings=guarded, members_per_chunk=2, progress=False, replace=True)["g0"]
+    sweep = neurodyn.open_sweep(store)
+    key = jr.split(jr.split(jr.key(0))[1], 2)[1]
+    one = na.autocorrelation_timescales(sweep.model(1), na.BinaryInput(), n_steps=600, burn_in=50, key=key,
+                                        max_lag=20, fit_lag=10, min_separation=3.0, criterion="bic")
+    np.testing.assert_allclose(np.asarray(one.fit.tau_net), ds["tau_net"].values[1], rtol=1e-4)
+    assert "min_separation" in sweep.analysis("timescales").attrs["settings"]
+    with pytest.raises(ValueError, match="criterion='aicc' is not one of"):
+        na.TimescaleSettings(criterion="aicc")
+    with pytest.raises(ValueError, match="min_fraction"):
+        na.TimescaleSettings(min_fraction=0.5)
