@@ -4,7 +4,6 @@ import pathlib
 import time
 
 import jax
-import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
@@ -32,7 +31,7 @@ def fresh_accuracy(model, task, *, key, n_trials: int = 256) -> float:
     """Per-bit sign accuracy on a batch the network has never seen."""
     trials = task.sample_batch(n_trials, key=key)
     outputs = jax.vmap(lambda x: model(x).output)(trials.inputs)
-    return float(jnp.mean(jax.vmap(task.metric)(outputs, trials)))
+    return float(task.batch_metric(outputs, trials))
 
 
 def run_demo(

@@ -91,6 +91,15 @@ class AbstractTask(eqx.Module):
     def metric(self, output: Float[Array, "time output"], trial: Trial) -> Float[Array, ""]:
         """The task's performance measure on one trial (see `higher_is_better`)."""
 
+    def batch_metric(self, outputs: Float[Array, "trial time output"], trials: Trial) -> Float[Array, ""]:
+        """The metric of a batch: the mean of `metric` over the trials with something to
+        score (a nonzero mask entry), so that e.g. a flip-flop trial without a pulse does
+        not count as wrong; NaN when no trial has any."""
+        values = jax.vmap(self.metric)(outputs, trials)
+        scored = jnp.any(trials.mask != 0, axis=tuple(range(1, trials.mask.ndim)))
+        n = jnp.sum(scored)
+        return jnp.where(n > 0, jnp.sum(jnp.where(scored, values, 0.0)) / jnp.maximum(n, 1), jnp.nan)
+
     @abc.abstractmethod
     def ood(self) -> "AbstractTask":
         """The out-of-distribution variant of this task (e.g. trials twice as long)."""

@@ -256,7 +256,7 @@ def perturb_tau(
 def evaluate(
     model: AbstractRNN, task, n_trials: int, *, key: PRNGKeyArray, noise: bool = False
 ) -> Float[Array, ""]:
-    """Mean of `task.metric` over `n_trials` fresh trials (vmapped over trials).
+    """`task.batch_metric` over `n_trials` fresh trials (vmapped over trials).
 
     The dynamics are noise-free unless `noise` is True. Combine with `silence` or
     `perturb_weights` to measure what an ablation costs; vmappable over members.
@@ -273,4 +273,4 @@ def _evaluate_jit(model, task, n_trials, noise, key):
         outputs = jax.vmap(lambda x, k: model(x, key=k).output)(trials.inputs, keys)
     else:
         outputs = jax.vmap(lambda x: model(x).output)(trials.inputs)
-    return jnp.mean(jax.vmap(task.metric)(outputs, trials))
+    return task.batch_metric(outputs, trials)

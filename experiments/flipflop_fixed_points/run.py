@@ -47,7 +47,7 @@ def accuracy(sweep, member: int, *, key, n_trials: int = 256) -> float:
     """Per-bit sign accuracy on fresh trials (masked as the task's own metric)."""
     task = sweep.task(member)
     trials, traj = sweep.simulate(member, n_trials=n_trials, key=key)
-    return float(jnp.mean(jax.vmap(task.metric)(traj.output, trials)))
+    return float(task.batch_metric(traj.output, trials))
 
 
 def classify(sweep, ds, pos: int, member: int) -> dict:

@@ -163,7 +163,7 @@ class Trainer(eqx.Module):
         return task.batch_loss(outputs, trials, key=key)
 
     def batch_metric(self, task: AbstractTask, outputs, trials: Trial):
-        return jnp.mean(jax.vmap(task.metric)(outputs, trials))
+        return task.batch_metric(outputs, trials)
 
     def light_forward(self, model: AbstractRNN, trials: Trial, *, key: PRNGKeyArray | None):
         """Outputs and the mean squared rate of a batch, with chunked rematerialisation

@@ -37,6 +37,26 @@ def test_metric_is_sign_accuracy_on_masked_steps():
     assert float(task.metric(wrong[0], _first(trials))) == 0.0
 
 
+def test_batch_metric_leaves_out_trials_with_nothing_to_score():
+    """A 1-bit trial without a pulse has an empty mask: it is not scored (the per-trial
+    metric would call it 0 % correct), so perfect outputs score exactly 1."""
+    task = FlipFlop(n_bits=1, p=0.02, n_time=20)
+    trials = task.sample_batch(64, key=jr.key(1))
+    empty = ~np.asarray(trials.mask).any(axis=(1, 2))
+    assert 0 < empty.sum() < 64  # the batch has trials of both kinds
+    perfect = np.asarray(trials.targets) * 0.5
+    assert float(task.batch_metric(perfect, trials)) == 1.0
+    per_trial = np.asarray(jax.vmap(task.metric)(perfect, trials))
+    assert per_trial[empty].max() == 0.0  # what a plain mean would have averaged in
+    # half right on the scored trials: flip the sign on every other scored trial
+    scored = np.flatnonzero(~empty)
+    flipped = perfect.copy()
+    flipped[scored[::2]] *= -1
+    assert float(task.batch_metric(flipped, trials)) == pytest.approx(1 - len(scored[::2]) / len(scored))
+    nothing = jax.tree.map(lambda a: a[empty], trials)
+    assert np.isnan(float(task.batch_metric(perfect[empty], nothing)))
+
+
 def _first(trials):
     return jax.tree.map(lambda a: a[0], trials)
 
