@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONSTRAINTS := constraints.txt
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow test-latest test-neurogym bench lint clean constraints
+.PHONY: demo test test-slow test-latest test-neurogym bench lint docs clean constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,15 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[bench]"
 	$(BIN)/python experiments/benchmark/run.py
 
+# The documentation site into site/: API reference from the docstrings, the studies' pages with
+# their examples executed during the build (a failing example fails it), warnings as errors.
+$(VENV)/.installed-docs: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[docs]"
+	touch $@ $(VENV)/.installed
+
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
@@ -65,4 +74,4 @@ constraints: $(VENV)/.installed-test
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^torch==' > $(CONSTRAINTS)
 
 clean:
-	rm -rf $(VENV) .venv-latest $(NEUROGYM_VENV) build dist *.egg-info .jax_cache neurodyn-demo
+	rm -rf $(VENV) .venv-latest $(NEUROGYM_VENV) build dist *.egg-info .jax_cache neurodyn-demo site

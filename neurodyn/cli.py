@@ -523,6 +523,12 @@ def list_tasks(
     from .spec import TASKS
 
     _print_registry(TASKS, as_json=as_json)
+    if not as_json:
+        console.print(
+            "Any NeuroGym task too: name = \"neurogym:<EnvId>\" (e.g. neurogym:PerceptualDecisionMaking-v0), "
+            "with the env's own keyword arguments, after pip install \"neurodyn\\[neurogym]\"; "
+            "your own task class as name = \"package.module:Class\"."
+        )
 
 
 @app.command("models")

@@ -52,7 +52,7 @@ class HMMEmulation(AbstractTask):
 
     **Arguments:**
 
-    - `hmm`: an `HMM`, or "linear_chain", "fully_connected" or "cyclic" (SCIENCE §4;
+    - `hmm`: an `HMM`, or "linear_chain", "fully_connected" or "cyclic" (docs/studies/hmm-emulation.md;
       see `linear_chain_hmm`, `fully_connected_hmm`, `cyclic_hmm`).
     - `n_states`: states of the linear chain (default 2); only with "linear_chain".
     - `n_time`: sequence length (30–100 in the study).

@@ -33,8 +33,8 @@ ALLOWED = {
     "reports": {"store", "analysis"},
 }
 
-#: entry points: the command line and the demo may import any package, no package them
-ENTRY_POINTS = {"cli", "_demo"}
+#: entry points: the command line (and `python -m neurodyn`) and the demo may import any package, no package them
+ENTRY_POINTS = {"cli", "_demo", "__main__"}
 
 #: documented deprecation aliases: (file, imported package)
 EXCEPTIONS = {("neurodyn/spec/__init__.py", "train")}

@@ -1,7 +1,7 @@
 """Behavioural degeneracy: how differently networks behave where they were not trained.
 
 σ_OOD is the spread across networks of one condition of the loss on the task's
-out-of-distribution variant (SCIENCE.md §2); the pairwise output distance compares two
+out-of-distribution variant (docs/studies/degeneracy.md); the pairwise output distance compares two
 networks' outputs on the same trials.
 """
 

@@ -151,7 +151,7 @@ def fit_dmd(
     orthogonal change of the hidden basis changes A by an orthogonal similarity, and each
     direction counts by its variance; whitened, entry A_ij is scaled by s_j / s_i, so the
     low-variance directions a fixed rank keeps count as much as the leading ones (the
-    default is the unwhitened form: SCIENCE.md §2's metric). Data are not mean-centred.
+    default is the unwhitened form, the metric of docs/studies/degeneracy.md). Data are not mean-centred.
 
     **Arguments:**
 

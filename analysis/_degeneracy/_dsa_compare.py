@@ -10,7 +10,7 @@ kept.
 Scores, all from the one alignment C (minimising ‖A_x − C A_y Cᵀ‖ over C maximises
 ⟨A_x, C A_y Cᵀ⟩_F, so the raw and the unit-norm problems share their minimiser):
 
-- `distance`: ‖A_x − C A_y Cᵀ‖_F on the operators as fitted (ours, SCIENCE.md §2);
+- `distance`: ‖A_x − C A_y Cᵀ‖_F on the operators as fitted (ours, docs/studies/degeneracy.md);
 - `angle`: arccos ⟨Â_x, C Â_y Cᵀ⟩_F with Â = A / ‖A‖_F (the reference's "angular");
 - `euclidean`: ‖Â_x − C Â_y Cᵀ‖_F = 2 sin(angle / 2) (the reference's "euclidean");
 - `spectral`: (1/n) Σ_i |λ_i − μ_σ(i)| over the eigenvalues, σ the optimal matching

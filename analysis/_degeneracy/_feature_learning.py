@@ -1,8 +1,8 @@
 """Feature learning: how far training moved the weights and the tangent kernel.
 
 In the lazy (kernel) regime the weights barely move and the empirical tangent kernel
-stays put; in the rich regime both change. SCIENCE.md §2 measures ‖W_T − W_0‖_F and the
-alignment of the tangent kernel before and after training.
+stays put; in the rich regime both change. The study (docs/studies/degeneracy.md)
+measures ‖W_T − W_0‖_F and the alignment of the tangent kernel before and after training.
 """
 
 import equinox as eqx

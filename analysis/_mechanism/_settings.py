@@ -2,7 +2,7 @@
 
 Each is validated once at construction, printable, hashable (it is a static argument of
 the compiled analyses) and stored whole with the results (`settings_dict`). The
-defaults are those of Torre et al. (NeurIPS 2025), SCIENCE.md §4.
+defaults are those of Torre et al. (NeurIPS 2025), docs/studies/hmm-emulation.md.
 """
 
 import dataclasses

@@ -12,7 +12,7 @@ changes the forward pass):
 N is the hidden size and n_in the input size: every bound is 1/√fan-in, as PyTorch's
 `nn.Linear` draws it (`nn.RNN` instead uses 1/√hidden for its input weights too). The
 gain g scales only the recurrent draw (g = 1 is the default of every regime). Under
-"mup" (SCIENCE.md §2) the stored J has entries of variance g²N and the forward pass
+"mup" (docs/studies/degeneracy.md) the stored J has entries of variance g²N and the forward pass
 uses J/N, so the effective weight has variance g²/N like the "gain" regime while the
 parameter the optimiser sees is O(√N); the readout is divided by γN, γ being the
 feature-learning knob. g and γ are array leaves, so a sweep varies them under `vmap`.

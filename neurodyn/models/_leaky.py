@@ -25,7 +25,7 @@ class LeakyRateRNN(AbstractDiscreteRNN):
     and y = W_out r + b_out. τ is used as max(τ, 1) (`constrain` clamps it too); τ = 1
     is exactly a `VanillaRNN` with the same weights. `tau=None` draws τ_i = 1 + U(0, 1)
     from `key`. Self-connections are off by default (W's diagonal is held at zero).
-    Reference: Khajehabdollahi, Zeraati, … Levina, ICLR 2024 (SCIENCE.md §3).
+    Reference: Khajehabdollahi, Zeraati, … Levina, ICLR 2024 (docs/studies/timescales.md).
 
     **Arguments:**
 

@@ -16,9 +16,9 @@ class VanillaRNN(AbstractDiscreteRNN):
     h_t = φ(W h_{t−1} + W_in x_t + b),   y_t = W_out h_t + b_out.
 
     `bias=False` and `readout_bias=False` drop b and b_out (the bias-free ReLU RNN of the
-    HMM study, SCIENCE.md §4, whose trajectory scales exactly with its input noise).
+    HMM study, docs/studies/hmm-emulation.md, whose trajectory scales exactly with its input noise).
     `init="mup"` gives the µP form h_t = φ((1/N) J h_{t−1} + U x_t + b) with the readout
-    divided by γN (SCIENCE.md §2); `recurrent_weights()` returns the effective J/N. With a
+    divided by γN (docs/studies/degeneracy.md); `recurrent_weights()` returns the effective J/N. With a
     key, `noise_std` · N(0, 1) is added to the pre-activation at every step.
 
     **Arguments:**

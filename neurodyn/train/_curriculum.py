@@ -51,7 +51,7 @@ def _float():
 
 
 class AbstractCurriculum(eqx.Module):
-    """Base of the curricula of SCIENCE.md §3 (Khajehabdollahi et al., ICLR 2024).
+    """Base of the curricula of docs/studies/timescales.md (Khajehabdollahi et al., ICLR 2024).
 
     After every epoch the model is evaluated on a fresh held-out batch at the current
     stage; with a = accuracy per trained N and n the largest trained N, the curriculum

@@ -141,7 +141,7 @@ def test_lstm_matches_numpy(inputs):
 
 
 def test_bias_free_relu_trajectory_scales_exactly_with_input(inputs):
-    """SCIENCE.md §4: no biases, h0 = 0, ReLU: scaling x by 2 scales h and y by 2, bit for bit."""
+    """docs/studies/hmm-emulation.md: no biases, h0 = 0, ReLU: scaling x by 2 scales h and y by 2, bit for bit."""
     model = VanillaRNN(
         N_IN, N, N_OUT, activation="relu", bias=False, readout_bias=False, key=jr.key(8)
     )

@@ -1,4 +1,4 @@
-"""The HMMs of SCIENCE §4, the sampler, and emission statistics (analytic vs sampled)."""
+"""The HMMs of docs/studies/hmm-emulation.md, the sampler, and emission statistics (analytic vs sampled)."""
 
 import itertools
 

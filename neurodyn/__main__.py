@@ -1,0 +1,5 @@
+"""`python -m neurodyn`: the command line."""
+
+from .cli import main
+
+main()
