@@ -232,6 +232,8 @@ def _check_connectivity(owner: str, connectivity, n: int):
             f"{owner}: connectivity must be None, a density in (0, 1] or a ({n}, {n}) 0/1 "
             f"array, got {connectivity!r}."
         )
+    if isinstance(connectivity, (list, tuple)):  # e.g. a mask written in a spec
+        connectivity = np.asarray(connectivity, dtype=float)
     if jnp.ndim(connectivity) == 0:
         _checks.in_range(
             owner, "connectivity", connectivity, low=0.0, high=1.0, low_open=True,

@@ -19,14 +19,16 @@ _PROB = {"kind": "float", "low": 0.0, "high": 1.0}
 MODEL_RANGES = {
     "CTRNN": {
         "hidden_size": _POS_INT,
-        "tau": _POS,
+        "tau": {**_POS, "array": True},  # one τ, or one per unit
         "dt": _POS,
         "activation": {"choices": _ACTIVATIONS},
         "formulation": {"choices": ("voltage", "rate")},
         "solver": {"choices": ("euler", "heun")},
         "noise_std": _NONNEG,
         "excitatory_fraction": {"kind": "float", "low": 0.0, "high": 1.0, "low_open": True, "high_open": True},
-        "connectivity": {"kind": "float", "low": 0.0, "high": 1.0, "low_open": True, "nullable": True},
+        # a density in (0, 1], or a fixed mask [hidden, hidden] of entries in [0, 1]
+        "connectivity": {"kind": "float", "low": 0.0, "high": 1.0, "low_open": True, "nullable": True,
+                         "array": True, "entry_low_open": False},
         "init": {"choices": ("gain", "uniform", "mup")},
         "gain": _NONNEG,
         "gamma": _POS,

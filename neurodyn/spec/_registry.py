@@ -34,6 +34,11 @@ class Param:
     choices: tuple | None = None
     nullable: bool = False
     doc: str = ""
+    #: a (nested) list of numbers is accepted too, e.g. one value per unit or a mask (in a
+    #: spec through [sweep.fixed]); each entry is checked against the range, with
+    #: `entry_low_open` in place of `low_open` where given (a mask's 0 entries)
+    array: bool = False
+    entry_low_open: bool | None = None
 
     @property
     def required(self) -> bool:
@@ -50,6 +55,8 @@ class Param:
             text = f"{self.kind} in {lb}{lo}, {hi}{rb}"
         else:
             text = self.kind
+        if self.array:
+            text += " (or a list of them)"
         return text + (" or none" if self.nullable else "")
 
     def check(self, owner: str, value):
@@ -74,6 +81,8 @@ class Param:
             if not isinstance(value, str):
                 raise TypeError(f"{field}={value!r} must be a string.")
             return value
+        if self.kind in ("int", "float") and self.array and isinstance(value, (list, tuple)):
+            return self._check_entries(field, value)
         if self.kind in ("int", "float"):
             value = _coerce_number(field, value, self.kind)
             bad = not math.isfinite(value)
@@ -84,6 +93,34 @@ class Param:
             if bad:
                 raise ValueError(f"{field}={value!r} is out of range; allowed: {self.allowed()}.")
             return value
+        return value
+
+
+    def _check_entries(self, field: str, value):
+        import numpy as np
+
+        try:
+            if any(isinstance(x, bool) for x in np.asarray(value, dtype=object).ravel()):
+                raise TypeError
+            entries = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"{field}: a list must hold numbers only, in a regular (not ragged) shape.") from None
+        if entries.size == 0:
+            raise ValueError(f"{field}: an empty list; give a number or a list of numbers.")
+        low_open = self.low_open if self.entry_low_open is None else self.entry_low_open
+        bad = ~np.isfinite(entries)
+        if self.low is not None:
+            bad |= entries <= self.low if low_open else entries < self.low
+        if self.high is not None:
+            bad |= entries >= self.high if self.high_open else entries > self.high
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            lb = "(" if low_open else "["
+            raise ValueError(
+                f"{field}: entry {list(where)} = {float(entries[where])!r} is out of range; every entry must be "
+                f"in {lb}{self.low:g}, {'inf' if self.high is None else format(self.high, 'g')}"
+                f"{')' if (self.high_open or self.high is None) else ']'}."
+            )
         return value
 
 

@@ -118,3 +118,35 @@ def test_every_listed_choice_is_accepted_by_the_constructor():
                         entry.cls(**required, **extra, **{p.name: choice})
                     except (ValueError, TypeError) as err:
                         raise AssertionError(f"{name}.{p.name}={choice!r} is listed but refused: {err}") from None
+
+
+def test_fixed_per_unit_values_and_masks_reach_the_model():
+    """[sweep.fixed] carries a per-unit τ and a connectivity mask (lists, never axes) into
+    the model; each entry is range-checked and a bad one is named."""
+    import jax.random as jr
+    import numpy as np
+
+    import neurodyn
+
+    mask = [[1, 0, 1, 0], [0, 1, 0, 1], [1, 1, 0, 0], [0, 0, 1, 1]]
+    spec = neurodyn.SweepSpec.from_dict({
+        "task": {"name": "flipflop", "n_bits": 1, "n_time": 10},
+        "model": {"name": "ctrnn", "hidden_size": 4},
+        "train": {"n_steps": 4, "eval_every": 4, "batch_size": 4},
+        "sweep": {"seeds": 2, "fixed": {"model.tau": [1.0, 2.0, 3.0, 4.0], "model.connectivity": mask}},
+    })
+    members = spec.validate()
+    assert len(members) == 2  # the lists are values, not axes
+    params = {k: v for k, v in members[0].model.items() if k != "name"}
+    model = MODELS.build("ctrnn", params, input_size=1, output_size=1, key=jr.key(0))
+    np.testing.assert_array_equal(np.asarray(model.tau), [1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(np.asarray(model.mask), np.asarray(mask, dtype=float))
+    assert "or a list of them" in MODELS.get("ctrnn").params["tau"].allowed()
+    with pytest.raises(ValueError, match=r"ctrnn.tau: entry \[2\] = -1.0 is out of range; every entry must be in \(0, inf\)"):
+        MODELS.validate("ctrnn", {"hidden_size": 4, "tau": [1.0, 2.0, -1.0, 4.0]})
+    with pytest.raises(ValueError, match=r"ctrnn.connectivity: entry \[0, 1\] = 2.0 is out of range; every entry must be in \[0, 1\]"):
+        MODELS.validate("ctrnn", {"hidden_size": 2, "connectivity": [[1, 2], [0, 1]]})
+    with pytest.raises(TypeError, match="a list must hold numbers only"):
+        MODELS.validate("ctrnn", {"hidden_size": 2, "connectivity": [[1, 0], [1]]})
+    with pytest.raises(ValueError, match=r"ctrnn.connectivity=0.0 is out of range"):  # a density stays in (0, 1]
+        MODELS.validate("ctrnn", {"hidden_size": 2, "connectivity": 0.0})
