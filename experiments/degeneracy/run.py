@@ -37,7 +37,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 HERE = pathlib.Path(__file__).resolve().parent
 ALPHA = 0.05  # stated in README.md before the first run
 
-# What each study sweeps and the direction SCIENCE.md §2 predicts from the lowest to the
+# What each study sweeps and the direction docs/studies/degeneracy.md predicts from the lowest to the
 # highest value of the axis ("down", "up"; None: reported with a two-sided test, no claim).
 STUDIES = {
     "channels": {"axis": "n_bits", "levels": ("behaviour", "dynamics", "weights"),
@@ -81,6 +81,9 @@ def load_spec(name: str, quick: bool) -> dict:
         spec["train"]["n_steps"] = 500
         spec["train"]["loss_threshold"] = 2e-2
         spec["train"]["patience"] = 1
+        if "lr_decay_steps" in spec["train"]:
+            spec["train"]["lr_decay_steps"] = spec["train"]["n_steps"]
+        spec["train"]["eval_every"] = min(spec["train"]["eval_every"], 100)
         axis = {"channels": ("task", "n_bits"), "width": ("model", "hidden_size"),
                 "l1": ("train", "l1"), "gamma": ("model", "gamma"), "delay": ("task", "delay_max"),
                 "aux": ("task", "aux"), "nuclear": ("train", "nuclear")}[name]
@@ -117,7 +120,7 @@ def per_member(name: str, ds, codes: np.ndarray) -> dict[str, np.ndarray]:
     if "dsa_distance" in ds:
         out["dynamics"] = condition_means(np.asarray(ds["dsa_distance"].values), codes)
     if "weight_distance" in ds:
-        # between widths only ‖·‖_F / n compares (SCIENCE.md §2)
+        # between widths only ‖·‖_F / n compares (docs/studies/degeneracy.md)
         key = "weight_distance_normalised" if name == "width" else "weight_distance"
         out["weights"] = condition_means(np.asarray(ds[key].values), codes)
     if "weight_change" in ds:
