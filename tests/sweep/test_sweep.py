@@ -208,6 +208,7 @@ def test_parameter_snapshots_every_k_steps(tmp_path):
         neurodyn.run_sweep(spec, tmp_path / "bad.zarr", progress=False)
 
 
+@pytest.mark.slow  # four compiled groups; the fast suite checks the refusal in fit_group below
 def test_each_member_trains_its_own_step_budget_and_patience(tmp_path):
     """The step budget and the patience are read once per group, so members that differ
     in them are planned into separate groups: each trains exactly its own budget."""
@@ -239,3 +240,17 @@ def test_fit_group_refuses_members_with_different_budgets():
     configs = [neurodyn.TrainConfig(n_steps=n, eval_every=4, batch_size=4) for n in (8, 24)]
     with pytest.raises(ValueError, match="step budget"):
         fit_group(models, task, configs, keys=list(jax.random.split(jax.random.key(0), 2)))
+
+
+def test_members_with_different_budgets_or_patience_are_planned_apart():
+    base = {
+        "task": {"name": "flipflop", "n_bits": 1, "n_time": 8},
+        "model": {"name": "vanilla", "hidden_size": 4},
+        "train": {"n_steps": 8, "eval_every": 4, "batch_size": 4, "learning_rate": [1e-3, 1e-2]},
+        "sweep": {"seeds": 1},
+    }
+    assert len(plan_sweep(neurodyn.SweepSpec.from_dict(base)).groups) == 1
+    for key, values in (("n_steps", [8, 24]), ("patience", [1, 3])):
+        spec = {**base, "train": {**base["train"], key: values, "loss_threshold": 1e-3}}
+        plan = plan_sweep(neurodyn.SweepSpec.from_dict(spec))
+        assert len(plan.groups) == 2, key
