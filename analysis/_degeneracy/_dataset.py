@@ -145,7 +145,7 @@ def degeneracy_to_dataset(
         )
 
     coords = {
-        "member": ("member", members, {"long_name": "member id (position in the sweep's expansion)"}),
+        "member": members,  # the store's own name for it (`neurodyn.store._cf`)
         "member_": ("member_", members, {"long_name": "member id, the second member of a pair"}),
         "condition": ("condition", np.array([_label(c) for c in labels]),
                       {"long_name": "condition: the values of the condition_by hyperparameters"}),

@@ -62,7 +62,6 @@ LONG_NAMES = {
     "training_relaxed_spread": "max distance of the relaxed states from their mean, per snapshot",
     "training_sample_spread": "RMS distance of the sampled states from their mean, per snapshot",
     "training_collapsed": "the relaxed states collapsed to one point, per snapshot",
-    "snapshot_step": "training step of each parameter snapshot",
 }
 
 

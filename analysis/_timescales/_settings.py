@@ -1,5 +1,7 @@
 """The settings of the store-level timescale analysis, as one object."""
 
+import dataclasses
+
 import equinox as eqx
 
 from neurodyn import _checks
@@ -7,7 +9,7 @@ from neurodyn.parallel import METHODS
 
 INPUTS = ("binary", "gaussian", "zero")
 CRITERIA = ("aic", "bic")
-_FIT_DEFAULTS = {"criterion": "aic", "min_fraction": 0.1, "min_separation": 1.0}
+_FIT_RULE = ("criterion", "min_fraction", "min_separation")
 
 
 class TimescaleSettings(eqx.Module):
@@ -58,7 +60,8 @@ class TimescaleSettings(eqx.Module):
         out = {n: getattr(self, n) for n in names}
         # the fit's rule only where it is not the default, so results stored before these
         # settings existed compare equal to the default rule
-        for name, default in _FIT_DEFAULTS.items():
-            if getattr(self, name) != default:
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        for name in _FIT_RULE:
+            if getattr(self, name) != defaults[name]:
                 out[name] = getattr(self, name)
         return out
