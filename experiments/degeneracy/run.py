@@ -23,6 +23,7 @@ import time
 import tomllib
 
 import jax
+import jax.numpy as jnp
 import jax.random as jr
 import matplotlib
 import numpy as np
@@ -56,6 +57,17 @@ STUDIES = {
             "expect": {"behaviour": None, "dynamics": "down", "weights": "up"}},
     "nuclear": {"axis": "nuclear", "levels": ("behaviour", "dynamics", "weights"),
                 "expect": {"behaviour": "down", "dynamics": "down", "weights": "down"}},
+    # the behaviour level where it lives (delayed discrimination, OOD = delays x 2) and the
+    # kernel-alignment trend with twice the seeds and four times the probes; criteria
+    # stated in README.md before their first run
+    "width_dd": {"axis": "hidden_size", "levels": ("behaviour", "dynamics", "weights"),
+                 "expect": {"behaviour": "down", "dynamics": "down", "weights": "down"}},
+    "l1_dd": {"axis": "l1", "levels": ("behaviour", "dynamics", "weights"),
+              "expect": {"behaviour": "down", "dynamics": "down", "weights": "down"}},
+    "gamma_seeds": {"axis": "gamma", "levels": ("behaviour", "dynamics", "weights", "feature_learning"),
+                    "expect": {"behaviour": None, "dynamics": None, "weights": None,
+                               "weight_change": "up", "kernel_alignment": "down"},
+                    "probes": (16, 8)},
 }
 MEASURES = {
     "behaviour": "|L_OOD - condition median| (spread of the OOD loss)",
@@ -65,10 +77,12 @@ MEASURES = {
     "relative weight distance": "d(W1, W2) / sqrt((||W1||_F^2 + ||W2||_F^2) / 2), scale-free",
     "kernel_alignment": "tangent-kernel alignment A(K_0, K_T), mean over probe batches",
     "kernel_alignment, one probe batch": "as analysis.degeneracy reports it (4 probe trials)",
+    "dsa_null": "DSA distance between two halves of the member's own trials (App. F.3 null)",
 }
 # Analysis settings (the same for every study).
 RANK, DSA_RESTARTS, PERM_RESTARTS = 6, 8, 4
 PROBES = {False: (4, 8), True: (2, 4)}  # tangent-kernel alignment: probe batches x trials (full, quick)
+NULL_SPLITS = 8  # random halvings of each member's trials for the DSA null
 
 
 def load_spec(name: str, quick: bool) -> dict:
@@ -86,12 +100,13 @@ def load_spec(name: str, quick: bool) -> dict:
         spec["train"]["eval_every"] = min(spec["train"]["eval_every"], 100)
         axis = {"channels": ("task", "n_bits"), "width": ("model", "hidden_size"),
                 "l1": ("train", "l1"), "gamma": ("model", "gamma"), "delay": ("task", "delay_max"),
-                "aux": ("task", "aux"), "nuclear": ("train", "nuclear")}[name]
+                "aux": ("task", "aux"), "nuclear": ("train", "nuclear"), "width_dd": ("model", "hidden_size"),
+                "l1_dd": ("train", "l1"), "gamma_seeds": ("model", "gamma")}[name]
         values = spec[axis[0]][axis[1]]
         spec[axis[0]][axis[1]] = [values[0], values[-1]]
         if name == "delay":  # zipped with delay_max
             spec["task"]["delay_min"] = [spec["task"]["delay_min"][0], spec["task"]["delay_min"][-1]]
-        if name == "width":
+        if name in ("width", "width_dd"):
             spec["model"]["hidden_size"] = [16, 32]
         else:
             spec["model"]["hidden_size"] = 16
@@ -121,7 +136,7 @@ def per_member(name: str, ds, codes: np.ndarray) -> dict[str, np.ndarray]:
         out["dynamics"] = condition_means(np.asarray(ds["dsa_distance"].values), codes)
     if "weight_distance" in ds:
         # between widths only ‖·‖_F / n compares (docs/studies/degeneracy.md)
-        key = "weight_distance_normalised" if name == "width" else "weight_distance"
+        key = "weight_distance_normalised" if name.startswith("width") else "weight_distance"
         out["weights"] = condition_means(np.asarray(ds[key].values), codes)
     if "weight_change" in ds:
         out["weight_change"] = np.asarray(ds["weight_change"].values, dtype=float)
@@ -139,6 +154,23 @@ def probe_alignment(sweep, members: np.ndarray, n_batches: int, n_trials: int) -
     for m in members:
         before, after = sweep.model(int(m), which="init"), sweep.model(int(m))
         out.append(np.mean([float(na.tangent_kernel_alignment(before, after, x)) for x in probes]))
+    return np.asarray(out)
+
+
+def dsa_null(sweep, members: np.ndarray) -> np.ndarray:
+    """Per member, the mean DSA distance between random halves of its own stored trials
+    (`analysis.dsa_null_distribution`, same rank and restarts as the pairwise distances):
+    the distance two fits of one network's dynamics differ by."""
+    table = sweep.members
+    ids = np.asarray(table["member"].values)
+    out = []
+    for m in members:
+        group = str(np.asarray(table["group"].values)[int(np.nonzero(ids == m)[0][0])])
+        states = jnp.asarray(sweep.group(group)["states"].sel(member=int(m)).values)
+        hidden = jax.vmap(jax.vmap(sweep.model(int(m)).hidden))(states)
+        scores = na.dsa_null_distribution(hidden, rank=RANK, n_splits=NULL_SPLITS, key=jr.key(int(m)),
+                                          n_restarts=DSA_RESTARTS)
+        out.append(float(np.mean(np.asarray(scores.distance))))
     return np.asarray(out)
 
 
@@ -189,14 +221,17 @@ def study(name: str, cfg: dict, out: pathlib.Path, quick: bool, retrain: bool) -
     values = per_member(name, ds, codes)
     if "weight_distance" in ds:
         values["relative weight distance"] = relative_weight_distance(sweep, ds, codes)
+    if "dynamics" in cfg["levels"]:
+        values["dsa_null"] = dsa_null(sweep, np.asarray(ds["member"].values))
     if "feature_learning" in cfg["levels"]:
-        values["kernel_alignment"] = probe_alignment(sweep, np.asarray(ds["member"].values), *PROBES[quick])
+        probes = PROBES[True] if quick else cfg.get("probes", PROBES[False])
+        values["kernel_alignment"] = probe_alignment(sweep, np.asarray(ds["member"].values), *probes)
     table = sweep.members
     rows = [int(np.nonzero(np.asarray(table["member"].values) == m)[0][0]) for m in np.asarray(ds["member"].values)]
     status = np.asarray(table["status"].values)[rows]
     steps = np.asarray(table["steps_trained"].values)[rows]
     final = np.asarray(table["final_loss"].values, dtype=float)[rows]
-    return {"name": name, "cfg": cfg, "ds": ds, "codes": codes, "labels": labels, "values": values,
+    return {"name": name, "cfg": cfg, "ds": ds, "task": type(sweep.task(int(ds["member"].values[0]))).__name__, "codes": codes, "labels": labels, "values": values,
             "status": status, "steps": steps, "final": final, "trained": trained, "analysed": analysed,
             "threshold": load_spec(name, quick)["train"]["loss_threshold"]}
 
@@ -215,14 +250,15 @@ def report(r: dict) -> list[str]:
     lines.append("| median final held-out loss | " + " | ".join(fmt(np.median(r['final'][codes == c])) for c in range(len(labels))) + " |")
     if "ood_loss" in ds:
         ood = np.asarray(ds["ood_loss"].values, dtype=float)
-        lines.append("| median OOD loss (trials twice as long) | " + " | ".join(fmt(np.nanmedian(ood[codes == c])) for c in range(len(labels))) + " |")
+        ood_label = "delays x 2" if r["task"] == "DelayedDiscrimination" else "trials twice as long"
+        lines.append(f"| median OOD loss ({ood_label}) | " + " | ".join(fmt(np.nanmedian(ood[codes == c])) for c in range(len(labels))) + " |")
     if "sigma_ood" in ds:
         lines.append("| sigma_OOD (std of the OOD loss over seeds) | " + " | ".join(fmt(v) for v in np.asarray(ds["sigma_ood"].values)) + " |")
     if "output_distance_mean" in ds:
         lines.append("| mean output distance | " + " | ".join(fmt(v) for v in np.asarray(ds["output_distance_mean"].values)) + " |")
     for key, vals in r["values"].items():
         label = MEASURES.get(key, key)
-        if key == "weights" and name == "width":
+        if key == "weights" and name.startswith("width"):
             label += " / n"
         lines.append(f"| median {key}: {label} | " + " | ".join(fmt(np.nanmedian(vals[codes == c])) for c in range(len(labels))) + " |")
     lines.append("")

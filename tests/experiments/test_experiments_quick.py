@@ -124,7 +124,8 @@ def test_quick_timescales_curriculum(tmp_path):
 
 
 DEGENERACY_STUDIES = {"channels": "n_bits", "width": "hidden_size", "l1": "l1", "gamma": "gamma",
-                      "delay": "delay_max", "aux": "aux", "nuclear": "nuclear"}
+                      "delay": "delay_max", "aux": "aux", "nuclear": "nuclear", "width_dd": "hidden_size",
+                      "l1_dd": "l1", "gamma_seeds": "gamma"}
 # the pass-criterion lines of experiments/degeneracy (lowest vs highest condition)
 DEGENERACY_CRITERIA = [
     "Pass criterion (channels, dynamics down)",
@@ -144,6 +145,14 @@ DEGENERACY_CRITERIA = [
     "Pass criterion (nuclear, behaviour down)",
     "Pass criterion (nuclear, dynamics down)",
     "Pass criterion (nuclear, weights down)",
+    "Pass criterion (width_dd, behaviour down)",
+    "Pass criterion (width_dd, dynamics down)",
+    "Pass criterion (width_dd, weights down)",
+    "Pass criterion (l1_dd, behaviour down)",
+    "Pass criterion (l1_dd, dynamics down)",
+    "Pass criterion (l1_dd, weights down)",
+    "Pass criterion (gamma_seeds, weight_change up)",
+    "Pass criterion (gamma_seeds, kernel_alignment down)",
 ]
 
 
@@ -172,6 +181,14 @@ def test_degeneracy_quick_run(tmp_path):
         assert 1 / 70 - 1e-3 <= p <= 1.0
         assert ln.endswith("PASS") == (p < 0.05)
     assert (tmp_path / "trends.png").stat().st_size > 0
+    # every study reports the DSA null (trial halves of one network) per condition
+    nulls = [ln for ln in results.splitlines() if ln.startswith("| median dsa_null")]
+    assert len(nulls) == len(DEGENERACY_STUDIES)
+    for ln in nulls:
+        values = [float(v) for v in ln.strip("| ").split(" | ")[1:]]
+        assert len(values) == 2 and all(0 < v < 10 for v in values), ln
+    # the delayed-discrimination studies name their OOD variant
+    assert results.count("| median OOD loss (delays x 2) |") == 4  # delay, aux, width_dd, l1_dd
     for name, axis in DEGENERACY_STUDIES.items():
         assert (tmp_path / name / "degeneracy.png").stat().st_size > 0
         sweep = neurodyn.open_sweep(tmp_path / f"{name}.zarr")
@@ -194,7 +211,7 @@ def test_degeneracy_quick_run(tmp_path):
         n = np.asarray(ds["hidden_size"].values) if "hidden_size" in ds.coords else np.full(len(codes), 16)
         np.testing.assert_allclose(np.asarray(ds["weight_distance_normalised"].values)[off],
                                    (np.asarray(ds["weight_distance"].values) / n[:, None])[off], rtol=1e-5)
-        if name == "gamma":
+        if name.startswith("gamma"):
             change = np.asarray(ds["weight_change"].values)
             align = np.asarray(ds["kernel_alignment"].values)
             assert np.all(change > 0)
