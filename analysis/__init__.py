@@ -1,5 +1,7 @@
 """Analyses of trained networks and of whole sweeps: fixed points, timescales, degeneracy."""
 
+from ._degeneracy._assignment import faq_permutation as faq_permutation
+from ._degeneracy._assignment import linear_assignment as linear_assignment
 from ._degeneracy._behaviour import output_distance as output_distance
 from ._degeneracy._behaviour import sigma_ood as sigma_ood
 from ._degeneracy._dataset import degeneracy_to_dataset as degeneracy_to_dataset

@@ -7,6 +7,7 @@ from neurodyn import _checks
 
 from ._dsa import VARIANCE_THRESHOLD, check_rank
 from ._dsa_compare import DSA_SCORES
+from ._weights_distance import PERMUTATION_SOLVERS, resolve_solver
 
 LEVELS = ("behaviour", "dynamics", "weights", "representations", "feature_learning")
 #: the DSA scores stored unless `dsa_scores` says otherwise
@@ -29,7 +30,11 @@ class DegeneracySettings(eqx.Module):
       operator in whitened coordinates, as the reference code `dsa-metric` does),
       `dsa_scores` (any of `DSA_SCORES`), `dsa_restarts` (restarts of the orthogonal
       matching).
-    - `perm_restarts`: restarts of the permutation matching of the weight level.
+    - `perm_restarts`: restarts of the permutation matching of the weight level;
+      `perm_solver`: "auto" (the default: "jax" on a GPU or TPU, "scipy" on the CPU),
+      "jax" (every pair of a width in one compiled program) or "scipy" (host, one pair
+      after another); see `pairwise_permutation_distances`. Stored, as resolved, only
+      when it resolves to "jax".
     - `n_ood_trials`: trials of the out-of-distribution variant per member (behaviour);
       `n_probe_trials`: probe trials of the tangent-kernel alignment (feature learning).
     """
@@ -47,13 +52,14 @@ class DegeneracySettings(eqx.Module):
     dsa_scores: tuple[str, ...] = DEFAULT_DSA_SCORES
     dsa_restarts: int = 16
     perm_restarts: int = 4
+    perm_solver: str = "auto"
     n_ood_trials: int = 64
     n_probe_trials: int = 4
 
     def __init__(self, levels=LEVELS, condition_by=None, within_condition=True, max_pairs=2000,
                  rank=10, n_delays=1, delay_interval=1, ridge=0.0, whiten=False,
                  variance_threshold=VARIANCE_THRESHOLD, dsa_scores=DEFAULT_DSA_SCORES,
-                 dsa_restarts=16, perm_restarts=4, n_ood_trials=64, n_probe_trials=4):
+                 dsa_restarts=16, perm_restarts=4, perm_solver="auto", n_ood_trials=64, n_probe_trials=4):
         self.levels = _names("levels", levels)
         for level in self.levels:
             _checks.choice(_OWNER, "levels", level, LEVELS)
@@ -79,6 +85,8 @@ class DegeneracySettings(eqx.Module):
             raise TypeError(f"{_OWNER}: whiten must be True or False, got {whiten!r}.")
         self.whiten = bool(whiten)
         self.dsa_scores = _check_scores(dsa_scores)
+        _checks.choice(_OWNER, "perm_solver", perm_solver, PERMUTATION_SOLVERS)
+        self.perm_solver = perm_solver
 
     def fit(self) -> dict:
         """The keywords of `fit_dmd` besides the rank."""
@@ -94,7 +102,11 @@ class DegeneracySettings(eqx.Module):
             variance_threshold=self.variance_threshold if isinstance(self.rank, str) else None,
             dsa_scores=list(self.dsa_scores), dsa_restarts=self.dsa_restarts,
             perm_restarts=self.perm_restarts, n_ood_trials=self.n_ood_trials, seed=seed,
-        )
+        ) | ({"perm_solver": "jax"} if self.resolved_perm_solver() == "jax" else {})
+
+    def resolved_perm_solver(self) -> str:
+        """`perm_solver` with "auto" resolved for this machine's default backend."""
+        return resolve_solver(_OWNER, self.perm_solver)
 
 
 def _names(field: str, value) -> tuple[str, ...]:

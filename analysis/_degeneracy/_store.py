@@ -179,6 +179,7 @@ def degeneracy(
             if len(same):
                 raw, normed = pairwise_permutation_distances(
                     [per["weights"][i] for i in range(n)], same, n_restarts=perm_restarts,
+                    solver=chosen.resolved_perm_solver(),
                     key=jr.fold_in(key, 2), progress=progress,
                 )
                 matrices["weight_distance"] = pairs_to_matrix(raw, same, n, diagonal=0.0)

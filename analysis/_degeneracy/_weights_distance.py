@@ -17,6 +17,8 @@ default (`select_pairs`), where widths agree.
 import itertools
 from collections.abc import Sequence
 
+import jax
+import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import scipy.optimize
@@ -24,9 +26,19 @@ from jaxtyping import Float, Int, PRNGKeyArray
 
 from neurodyn import _checks
 
+from ._assignment import faq_permutation
 from ._pairwise import numpy_rng
 
 BRUTE_FORCE_MAX = 7
+PERMUTATION_SOLVERS = ("auto", "jax", "scipy")
+
+
+def resolve_solver(owner: str, solver: str) -> str:
+    """"jax" or "scipy" for `solver`; "auto" is "jax" on an accelerator, else "scipy"."""
+    _checks.choice(owner, "solver", solver, PERMUTATION_SOLVERS)
+    if solver == "auto":
+        return "scipy" if jax.default_backend() == "cpu" else "jax"
+    return solver
 
 
 def _check_pair(W1, W2) -> tuple[np.ndarray, np.ndarray]:
@@ -94,6 +106,7 @@ def permutation_distance(
     n_restarts: int = 8,
     key: PRNGKeyArray,
     normalised: bool = False,
+    solver: str = "auto",
 ) -> tuple[float, Int[np.ndarray, " hidden"]]:
     """Minimum over relabellings of the hidden units of the distance between weights.
 
@@ -108,13 +121,18 @@ def permutation_distance(
 
     - `W1`, `W2`: `[hidden, hidden_in]` recurrent weights of equal width n.
     - `normalised`: return ‖·‖_F / n, the root-mean-square entry difference.
+    - `solver`: "scipy" (host, float64), "jax" (compiled; the FAQ steps in JAX's default
+      float precision) or "auto" ("jax" on an accelerator, "scipy" on the CPU).
 
     **Returns:** `(distance, perm)` with `W2[perm][:, perm]` the relabelled W2 closest to W1.
     """
     W1, W2 = _check_pair(W1, W2)
     n_restarts = _checks.positive_int("permutation_distance", "n_restarts", n_restarts)
+    solver = resolve_solver("permutation_distance", solver)
     n = W1.shape[0]
-    if n <= BRUTE_FORCE_MAX:
+    if solver == "jax":
+        perm = np.asarray(_jax_perm(jnp.asarray(W1), jnp.asarray(W2), key, n_restarts))
+    elif n <= BRUTE_FORCE_MAX:
         perm = _brute_force(W1, W2)
     else:
         perm = _faq(W1, W2, n_restarts, numpy_rng(key))
@@ -129,8 +147,12 @@ def pairwise_permutation_distances(
     n_restarts: int = 8,
     key: PRNGKeyArray,
     progress: bool = True,
+    solver: str = "auto",
+    batch_size: int = 64,
 ) -> tuple[Float[np.ndarray, " pair"], Float[np.ndarray, " pair"]]:
-    """`permutation_distance` for every pair, one host solve after another.
+    """`permutation_distance` for every pair: one host solve after another ("scipy"), or
+    all pairs of each width in one compiled program ("jax", `batch_size` pairs vmapped
+    together).
 
     **Arguments:**
 
@@ -138,14 +160,21 @@ def pairwise_permutation_distances(
       a list of square matrices when widths differ).
     - `pairs`: `int[pair, 2]`, e.g. from `select_pairs` (within a condition by default).
     - `key`: split into one key per pair.
-    - `progress`: show a rich progress bar (the solves take seconds each at n = 128).
+    - `progress`: show a rich progress bar (the host solves take seconds each at n = 128).
+    - `solver`: as in `permutation_distance`; with "jax" each pair gets the permutation
+      `permutation_distance(..., solver="jax")` gives it with the same key.
 
     **Returns:** `(distance, normalised)`, each `[pair]`; NaN for pairs of different widths.
     """
     pairs = np.asarray(pairs)
+    solver = resolve_solver("pairwise_permutation_distances", solver)
+    n_restarts = _checks.positive_int("pairwise_permutation_distances", "n_restarts", n_restarts)
     keys = jr.split(key, len(pairs))
     distance = np.full(len(pairs), np.nan)
     normalised = np.full(len(pairs), np.nan)
+    if solver == "jax":
+        _all_pairs_jax(weights, pairs, keys, n_restarts, batch_size, distance, normalised)
+        return distance, normalised
     from rich.progress import Progress
 
     with Progress(transient=True, disable=not progress) as bar:
@@ -157,3 +186,49 @@ def pairwise_permutation_distances(
                 distance[p], normalised[p] = d, d / W1.shape[0]
             bar.advance(task)
     return distance, normalised
+
+
+
+@jax.jit(static_argnums=3)
+def _jax_perm(W1, W2, key, n_restarts):
+    return faq_permutation(W1, W2, n_restarts=n_restarts, key=key, brute_force_max=BRUTE_FORCE_MAX)
+
+
+@jax.jit(static_argnums=(3, 4))
+def _solve_pairs(stacked, pairs, keys, n_restarts, batch_size):
+    """The FAQ permutation of every pair `(i, j)` of `stacked[member, n, n]`, with pair p
+    solved under `keys[p]`: `batch_size` pairs vmapped together, the batches in one
+    `lax.map` (the last padded), so the whole is one compiled program."""
+    n_pairs = pairs.shape[0]
+    pad = (-n_pairs) % batch_size
+    pairs = jnp.concatenate([pairs, jnp.repeat(pairs[:1], pad, axis=0)])
+    keys = jnp.concatenate([keys, jnp.repeat(keys[:1], pad, axis=0)])
+
+    def batch(args):
+        idx, k = args
+        return jax.vmap(lambda i, j, key: _jax_perm(stacked[i], stacked[j], key, n_restarts))(idx[:, 0], idx[:, 1], k)
+
+    perms = jax.lax.map(batch, (pairs.reshape(-1, batch_size, 2), keys.reshape(-1, batch_size)))
+    return perms.reshape(-1, stacked.shape[-1])[:n_pairs]
+
+
+def _all_pairs_jax(weights, pairs, keys, n_restarts, batch_size, distance, normalised):
+    """Fill `distance` / `normalised` for the pairs of equal width, one compiled program
+    per width (pairs of different widths stay NaN)."""
+    mats = [np.asarray(w, dtype=np.float64) for w in weights]
+    same = np.array([mats[i].shape == mats[j].shape for i, j in pairs], dtype=bool)
+    for i, j in pairs[same]:
+        _check_pair(mats[i], mats[j])
+    widths = np.array([mats[i].shape[0] if ok else -1 for (i, _), ok in zip(pairs, same)])
+    batch_size = _checks.positive_int("pairwise_permutation_distances", "batch_size", batch_size)
+    for n in np.unique(widths[widths > 0]):
+        rows = np.flatnonzero(widths == n)
+        members = np.unique(pairs[rows])
+        local = np.searchsorted(members, pairs[rows]).astype(np.int32)
+        stacked = jnp.asarray(np.stack([mats[m] for m in members]))
+        perms = np.asarray(_solve_pairs(stacked, jnp.asarray(local), keys[rows], n_restarts,
+                                        int(min(batch_size, len(rows)))))
+        for r, perm in zip(rows, perms):
+            i, j = pairs[r]
+            d = float(np.linalg.norm(mats[i] - _permuted(mats[j], perm)))
+            distance[r], normalised[r] = d, d / n

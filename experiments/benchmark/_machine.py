@@ -86,6 +86,8 @@ def sizes(backend: str, smoke: bool) -> dict:
             "store": {"members": 2, "trials": 2, "hidden": 16, "n_time": 10, "seeds": 1, "n_steps": 2},
             "memory": {"hidden": 16, "K": 1, "batch": 8, "n_time": [20]},
             "parallel": {"hidden": [8], "n_time": [50], "gains": [0.5], "dense_limit_mb": 64, "max_call_s": 30},
+            "pairs": {"hidden": [12], "trials": 4, "n_time": 20, "rank": 4, "dsa_restarts": 2, "perm_restarts": 2,
+                      "dsa_hidden": [12], "max_call_s": 30},
         }
     big = backend != "cpu"
     hidden_k = {128: [1, 8, 64], 256: [1, 8, 64], 512: [1, 8]}
@@ -114,4 +116,8 @@ def sizes(backend: str, smoke: bool) -> dict:
             "max_call_s": 60,
             "max_iter": None if big else 2000,
         },
+        # the degeneracy analysis's defaults: rank 10 and 16 DSA restarts, 4 FAQ restarts
+        # (the DSA operators are rank x rank whatever the width: compared at one width)
+        "pairs": {"hidden": [32, 64, 128], "trials": 32, "n_time": 100, "rank": 10, "dsa_restarts": 16,
+                  "perm_restarts": 4, "dsa_hidden": [64], "max_call_s": 60},
     }

@@ -205,6 +205,38 @@ def render(doc: dict, command: str) -> str:
             ["H", "T", "gain", "scan, s", "deer, s", "quasi_deer, s", "deer speed-up", "quasi_deer speed-up"], rows
         )
 
+    pairs = sorted({int(h) for h in re.findall(r"pairs/H(\d+)/", " ".join(figs))})
+    if pairs:
+        info = doc["info"].get("pairs", {})
+        lines += ["## (h) All pairs of a condition: DSA and weight distances", ""]
+        lines += [
+            f"{info.get('networks')} networks, {info.get('trials')} trials of {info.get('n_time')} steps, all "
+            f"pairs; DSA rank {info.get('rank')}, whitened, no delays, angular score ({info.get('dsa_restarts')} "
+            f"restarts for neurodyn; `dsa-metric`'s default optimiser); weights with "
+            f"{info.get('perm_restarts')} FAQ restarts; on `{info.get('backend')}` ({info.get('device')}). "
+            "Time of the whole stage, s; agreement of the scores beside it.",
+            "",
+        ]
+        rows = []
+        for h in pairs:
+            stem = f"pairs/H{h}"
+            ours, ref = figs.get(f"{stem}/dsa_neurodyn/time"), figs.get(f"{stem}/dsa_reference/time")
+            host, comp = figs.get(f"{stem}/weights_scipy/time"), figs.get(f"{stem}/weights_jax/time")
+            agree = {**(host or {}).get("params", {}), **(ours or {}).get("params", {})}
+            rows.append([
+                str(h), cell(ours), cell(ref),
+                f"{ref['median'] / ours['median']:.1f}×" if ours and ref else "–",
+                fmt(agree.get("dsa_spearman", float("nan"))),
+                fmt(agree.get("dsa_ours_at_most_reference", float("nan"))),
+                cell(host), cell(comp),
+                f"{host['median'] / comp['median']:.2f}×" if host and comp else "–",
+                fmt(agree.get("weights_max_relative_difference", float("nan"))),
+            ])
+        lines += _table(
+            ["H", "DSA neurodyn, s", "DSA dsa-metric, s", "speed-up", "rank corr.", "share ours ≤ ref.",
+             "weights host FAQ, s", "weights all-pairs program, s", "speed-up", "max rel. diff."], rows
+        )
+
     if doc["skipped"]:
         lines += ["## Skipped", ""] + [f"- {k}: {why}" for k, why in doc["skipped"].items()] + [""]
     if doc["notes"]:

@@ -5,8 +5,8 @@
     python experiments/benchmark/run.py --only throughput --only roofline
 
 Writes results.json and results.md to --out (default: this folder). Cases: compile,
-roofline, throughput, fixed_points, store, memory, parallel (see README.md). PyTorch cases are
-skipped, with a note, when torch is not installed (`pip install -e ".[bench]"`).
+roofline, throughput, fixed_points, store, memory, parallel, pairs (see README.md). PyTorch cases are
+skipped, with a note, when torch (or, for `pairs`, dsa-metric) is not installed (`pip install -e ".[bench]"`).
 """
 
 import argparse
@@ -32,7 +32,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-CASES = ("compile", "roofline", "throughput", "fixed_points", "store", "memory", "parallel")
+CASES = ("compile", "roofline", "throughput", "fixed_points", "store", "memory", "parallel", "pairs")
 
 
 def parse_args(argv=None):
@@ -73,6 +73,8 @@ def run_worker(args) -> int:
         import _case_fixed_points as case
     elif args.worker == "parallel":
         import _case_parallel as case
+    elif args.worker == "pairs":
+        import _case_pairs as case
     else:
         raise SystemExit(f"unknown worker {args.worker!r}")
     out = case.worker(**payload)
@@ -208,6 +210,10 @@ def main(argv=None) -> int:
                     import _case_parallel
 
                     _case_parallel.run(results, sz["parallel"], args.repeats, spawn)
+                elif case == "pairs":
+                    import _case_pairs
+
+                    _case_pairs.run(results, sz["pairs"], args.repeats, spawn)
             except Exception as e:  # record it, run the other cases, fail at the end
                 traceback.print_exc()
                 results.skipped[case] = f"error: {type(e).__name__}: {e}"[:2000]
