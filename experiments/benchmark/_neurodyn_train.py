@@ -19,7 +19,7 @@ import numpy as np
 from neurodyn.models import CTRNN
 from neurodyn.tasks import FlipFlop
 from neurodyn.train import TrainConfig, Trainer, member_mesh, run_chunk, run_chunk_vmapped
-from neurodyn.train._members import padded_size, shard_members
+from neurodyn.train._members import devices_for, padded_size, shard_members
 
 N_BITS = 3
 TAU, DT = 1.0, 0.1  # dt / tau = 0.1, the leak the PyTorch references use
@@ -90,7 +90,7 @@ def group_mesh(k: int, layout: str):
     before member mapping existed (all members vmapped on one device)."""
     if layout == "vmap":
         return k, None
-    devices = jax.devices()
+    devices = devices_for(k, jax.devices())
     padded = padded_size(k, len(devices))
     return padded, member_mesh(devices)
 

@@ -13,7 +13,7 @@ from .. import _faults, store
 from ..train import member_mesh, run_chunk_vmapped
 from ..train._group import group_trainer, init_group
 from ..train._loop import host, n_calls, train_calls
-from ..train._members import padded_size, shard_members
+from ..train._members import devices_for, padded_size, shard_members
 from ._datasets import param_fields
 from ._plan import BuiltMember
 
@@ -60,6 +60,7 @@ def train_region(
     """
     name = store.region_name(region)
     n_real = len(built)
+    devices = None if devices is None else devices_for(n_real, devices)
     n_dev = 1 if devices is None else len(devices)
     k = padded_size(n_real, n_dev)
     padded = built + [built[-1]] * (k - n_real)

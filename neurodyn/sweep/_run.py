@@ -11,7 +11,7 @@ import xarray as xr
 from .. import _faults, store
 from ..spec import SweepSpec
 from ..store._layout import store_root
-from ..train._members import padded_size
+from ..train._members import devices_for, padded_size
 from ._datasets import group_template
 from ._plan import BuiltMembers, Plan, config_of, estimate_bytes, plan_sweep, recipe_of, shapes_of
 from ._progress import SweepProgress
@@ -121,7 +121,7 @@ def run_sweep(
     shapes = {g.name: shapes_of(plan.members[g.members[0]]) for g in plan.groups}
     snapshots = {g.name: snapshot_steps(shapes[g.name][2], snapshot_every) for g in plan.groups}
     estimates = {
-        g.name: estimate_bytes(*shapes[g.name], padded_size(g.chunk, len(device_list)),
+        g.name: estimate_bytes(*shapes[g.name], padded_size(g.chunk, len(devices_for(g.chunk, device_list))),
                                n_snapshots=len(snapshots[g.name]), n_trajectories=n_traj)
         for g in plan.groups
     }

@@ -13,7 +13,7 @@ from ..tasks import AbstractTask
 from ._config import TrainConfig
 from ._fit import History, model_has_noise, run_chunk_vmapped
 from ._loop import host, n_calls, train_calls
-from ._members import check_layout, member_mesh, padded_size, shard_members
+from ._members import check_layout, devices_for, member_mesh, padded_size, shard_members
 from ._trainer import Logs, Trainer, TrainState
 
 
@@ -105,7 +105,7 @@ def fit_group(
             f"fit_group: {n} models but {len(tasks)} tasks, {len(configs)} configs and "
             f"{len(keys)} keys; pass one of each per member (or one task / config for all)."
         )
-    devices = jax.devices() if devices is None else list(devices)
+    devices = devices_for(n, jax.devices() if devices is None else list(devices))
     k = padded_size(n, len(devices))
     pad = lambda xs: list(xs) + [xs[-1]] * (k - n)  # noqa: E731
     trainer = group_trainer(configs, models, curriculum=curriculum)

@@ -74,14 +74,37 @@ def over_members(fn, tree, *, layout: str = "auto", mesh: jax.sharding.Mesh | No
       runs everything where `tree` lives.
     """
     if resolve_layout(layout, mesh) == "vmap":
-        run = eqx.filter_vmap(fn)
+        batched = eqx.filter_vmap(fn)
     else:
-        run = lambda t: _on_arrays(lambda f: lambda a: jax.lax.map(f, a), fn, t)  # noqa: E731
+        batched = lambda t: _on_arrays(lambda f: lambda a: jax.lax.map(f, a), fn, t)  # noqa: E731
+
+    def run(t):
+        # one member (a one-member group, or one member per device): the one-member
+        # program itself, without a batched or looped program around it
+        leaves = jax.tree_util.tree_leaves(eqx.filter(t, eqx.is_array))
+        if leaves and all(x.shape[:1] == (1,) for x in leaves):
+            return _on_arrays(_one, fn, t)
+        return batched(t)
+
     if mesh is None or mesh.devices.size <= 1:
         return run(tree)
     spec = jax.sharding.PartitionSpec("member")
     shard = lambda f: jax.shard_map(f, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)  # noqa: E731
     return _on_arrays(shard, run, tree)
+
+
+def _one(f):
+    """`f` on the single member of a member axis of length 1, the axis kept."""
+    take = lambda x: x[0]  # noqa: E731
+    put = lambda x: x[None]  # noqa: E731
+    return lambda a: jax.tree_util.tree_map(put, f(jax.tree_util.tree_map(take, a)))
+
+
+def devices_for(n: int, devices: list) -> list:
+    """The devices a group of `n` members is split over: all of them, or the first `n`
+    when there are fewer members than devices (padding a one-member group to two
+    devices would train a copy for nothing)."""
+    return list(devices)[: max(1, min(n, len(devices)))]
 
 
 def padded_size(n: int, n_devices: int) -> int:

@@ -14,7 +14,7 @@ import pytest
 from neurodyn import models, tasks
 from neurodyn.train import TrainConfig, run_chunk, run_chunk_vmapped, use_cpu_cores
 from neurodyn.train._group import group_trainer, init_group, unstack
-from neurodyn.train._members import resolve_layout
+from neurodyn.train._members import devices_for, resolve_layout
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +36,28 @@ def test_each_layout_trains_every_member_as_it_trains_alone(group, layout):
         np.testing.assert_allclose(got.model.W_rec[i], want.model.W_rec, rtol=2e-5, atol=1e-6)
         np.testing.assert_allclose(logs.loss[i], want_logs.loss, rtol=2e-5, atol=1e-7)
         assert int(got.step[i]) == int(want.step) == 3
+
+
+@pytest.mark.parametrize("layout", ["vmap", "map"])
+def test_a_one_member_group_runs_the_one_member_program(group, layout):
+    trainer, states = group
+    one = jax.tree_util.tree_map(lambda x: x[:1] if eqx.is_array(x) else x, states)
+    got, logs = run_chunk_vmapped(trainer, one, layout=layout)
+    want, want_logs = run_chunk(trainer, unstack(states, 3)[0])
+    # the same program as training alone: equal bit for bit, with the member axis kept
+    assert got.model.W_rec.shape == (1, 8, 8)
+    np.testing.assert_array_equal(got.model.W_rec[0], want.model.W_rec)
+    np.testing.assert_array_equal(logs.loss[0], want_logs.loss)
+    text = run_chunk_vmapped.lower(trainer, one, layout=layout).as_text()
+    assert text.count("stablehlo.while") == run_chunk.lower(trainer, unstack(states, 3)[0]).as_text().count("stablehlo.while")
+
+
+def test_fewer_members_than_devices_use_as_many_devices_as_members():
+    devices = ["d0", "d1", "d2", "d3"]
+    assert devices_for(1, devices) == ["d0"]
+    assert devices_for(3, devices) == ["d0", "d1", "d2"]
+    assert devices_for(4, devices) == devices and devices_for(9, devices) == devices
+    assert devices_for(0, devices) == ["d0"]
 
 
 def test_auto_layout_is_map_on_cpu_and_vmap_elsewhere():
