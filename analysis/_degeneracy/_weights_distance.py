@@ -2,9 +2,15 @@
 
 Hidden units have no identity: relabelling them (W → Pᵀ W P) gives the same network.
 The distance between two networks' weights is therefore the minimum over relabellings,
-a quadratic assignment problem, solved on the host: exactly by enumeration for n ≤ 7,
-approximately by the FAQ algorithm (Vogelstein et al. 2015, `scipy.optimize.
-quadratic_assignment`) with restarts otherwise.
+a quadratic assignment problem: solved exactly by enumeration for n ≤ 7, approximately
+by the FAQ algorithm (Vogelstein et al. 2015) with restarts otherwise. Two solvers:
+"scipy" solves one pair after another on the host (`scipy.optimize.quadratic_assignment`,
+float64); "jax" solves all pairs of one width in one compiled program, vmapped over pairs
+and restarts (`faq_permutation`, its linear steps an exact Hungarian method in JAX), which
+is where an accelerator pays. "auto" takes "jax" on a GPU or TPU and "scipy" on the CPU,
+where the host solver is 1.3–1.9× as fast for all 120 pairs of 16 networks of 32–128
+units (`make bench`, case `pairs`). Either way the distance of the permutation found is
+computed on the host in float64.
 
 Different widths. ‖·‖_F / n (the root-mean-square entry difference) is reported next to
 ‖·‖_F so that conditions with different widths can be compared through their

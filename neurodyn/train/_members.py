@@ -14,7 +14,10 @@ of two ways:
 member axis is split with `shard_map`, and each device lays out its own members as
 above. On a CPU, `neurodyn.use_cpu_cores()` exposes each core as a device, so a sweep's
 members run on all cores at once instead of one core running everything (XLA CPU does
-not split a matmul of a training step's size over threads).
+not split a matmul of a training step's size over threads). A member axis of length 1
+(a one-member group, or one member per device) runs the one-member function itself, and
+a group with fewer members than devices is split over as many devices as members
+(`devices_for`), not padded with copies.
 """
 
 import os
