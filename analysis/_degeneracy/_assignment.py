@@ -29,7 +29,7 @@ FAQ_TOL = 0.03  # stop when ‖P_new − P‖_F / √n falls below this (the sam
 
 
 def linear_assignment(cost: Float[Array, "n n"]) -> Int[Array, " n"]:
-    """The exact minimiser σ of Σ_i cost[i, σ(i)] over permutations σ.
+    """The exact minimiser σ of `Σ_i cost[i, σ(i)]` over permutations σ.
 
     **Arguments:** `cost`, a square `[n, n]` matrix of finite values (maximise by passing
     its negative).
@@ -149,7 +149,7 @@ def faq_permutation(
     tol: float = FAQ_TOL,
     brute_force_max: int = 7,
 ) -> Int[Array, " n"]:
-    """The relabelling `perm` of W2's units closest to W1: min ‖W1 − W2[perm][:, perm]‖_F.
+    """The relabelling `perm` of W2's units closest to W1: min ‖W1 − `W2[perm][:, perm]`‖_F.
 
     Exact (all n! relabellings, vectorised) for n ≤ `brute_force_max`; otherwise the best
     of `n_restarts` FAQ solves (one from the barycentre J = 1/n, the others from random

@@ -2,17 +2,21 @@
 
     python experiments/degeneracy/run.py [--quick] [--out DIR] [--only NAME ...] [--retrain]
 
-Four studies, one sweep each (every network trained to the same held-out loss threshold,
-then 3 evaluations of patience): flip-flop channels (`channels.toml`), width
-(`width.toml`), L1 on the recurrent weights (`l1.toml`) and the µP feature-learning
-strength γ (`gamma.toml`). For each, `neurodyn.analysis.degeneracy` with one condition per
+One sweep per study (every network of a study trained to the same held-out loss
+threshold, then 3 evaluations of patience): flip-flop channels (`channels.toml`), width
+(`width.toml`), L1 on the recurrent weights (`l1.toml`), the µP feature-learning strength
+γ (`gamma.toml`, and `gamma_seeds.toml` with 10 seeds), the delay of delayed
+discrimination (`delay.toml`), its auxiliary output (`aux.toml`), the nuclear norm
+(`nuclear.toml`), and width and L1 on delayed discrimination (`width_dd.toml`,
+`l1_dd.toml`). For each, `neurodyn.analysis.degeneracy` with one condition per
 value of the swept axis gives, per member, its out-of-distribution loss (behaviour), and
 within each condition the pairwise DSA distances (dynamics) and permutation-invariant
 weight distances (weights); the γ study adds ‖W_T − W_0‖_F and tangent-kernel alignment.
 Each member is summarised by its mean distance to the other seeds of its condition, and
 the lowest and highest condition are compared with a one-sided Mann-Whitney test over
 seeds (behaviour: on |L_OOD − condition median|, the Brown-Forsythe form of a spread
-test, since σ_OOD is one number per condition). Writes figures and `results.md` into DIR
+test, since σ_OOD is one number per condition). Every study with the dynamics level also
+reports each member's DSA null (two halves of its own trials). Writes figures and `results.md` into DIR
 (default experiments/degeneracy/out, or out-quick). `--quick`: 4 seeds, the two end
 conditions, hidden 16 (width 16 and 32), a loose threshold (a few minutes on a 2-core CPU).
 """
@@ -323,7 +327,9 @@ def main(argv=None):
     jax.config.update("jax_compilation_cache_dir", str(args.compile_cache))
     wall = time.perf_counter()
     results = []
-    for name in args.only or STUDIES:
+    # with --quick, gamma_seeds is gamma itself (4 seeds, the quick probes): not run twice
+    names = args.only or [n for n in STUDIES if not (args.quick and n == "gamma_seeds")]
+    for name in names:
         results.append(study(name, STUDIES[name], out, args.quick, args.retrain))
         print(f"{name}: trained {results[-1]['trained']:.0f} s, analysed {results[-1]['analysed']:.0f} s", flush=True)
     fig = figure(results, out)

@@ -70,6 +70,8 @@ def _opens_in_plain_xarray(path):
     assert list(frame["status"]) == [str(s) for s in members["status"].values]
 
 
+# 50 s: the slow suite keeps the fast one under CI's 10 minutes (make demo runs the full demo)
+@pytest.mark.slow
 def test_demo_tiny_runs_end_to_end(tmp_path):
     out = tmp_path / "demo"
     result = subprocess.run(

@@ -38,6 +38,8 @@ def counts(monkeypatch):
     _plan.clear_caches()
 
 
+# 18 s: in the slow suite, so that make test stays under CI's 10 minutes
+@pytest.mark.slow
 def test_each_member_is_built_once_and_shared_sections_once(tmp_path, counts):
     # SMALL: 8 members = 2 hidden sizes x 2 learning rates x 2 seeds, one task
     out = tmp_path / "run.zarr"
