@@ -1,7 +1,8 @@
 """All pairs of a condition: the degeneracy analysis's DSA and weight stages, side by side.
 
-16 networks (`VanillaRNN`, tanh, U(±g/√n) with gains spread over [0.9, 1.3], one input
-channel of standard normal noise), `trials` trials of `n_time` steps each:
+16 networks h_t = tanh(W h_{t−1} + w_in x_t) (W uniform, scaled to spectral radius g with
+g spread over [0.9, 1.3]; one input channel of standard normal noise), `trials` trials of
+`n_time` steps each:
 
 - DSA (at the widths in `dsa_hidden`): every network's DMD operator (`fit_dmd`, rank `rank`, whitened, no delays: the
   reference code's convention) and the angular score of all 120 pairs in one compiled

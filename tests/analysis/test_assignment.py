@@ -98,13 +98,16 @@ def test_all_pairs_in_one_program_equal_one_pair_at_a_time():
     np.testing.assert_allclose(distance[small], exact[small], rtol=1e-12)
 
 
-def test_solver_choice_is_checked_and_auto_takes_the_host_on_the_cpu():
+def test_solver_choice_is_checked():
     W = np.eye(3)
     with pytest.raises(ValueError, match="solver.*'gpu'.*auto"):
         permutation_distance(W, W, key=jr.key(0), solver="gpu")
     with pytest.raises(ValueError, match="perm_solver"):
         DegeneracySettings(perm_solver="fast")
-    assert jax.default_backend() == "cpu"
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="what 'auto' picks on a CPU")
+def test_auto_takes_the_host_solver_on_the_cpu():
     settings = DegeneracySettings()
     assert settings.resolved_perm_solver() == "scipy"
     assert "perm_solver" not in settings.stored(("seed",), 0)  # the host solver: stored as before
