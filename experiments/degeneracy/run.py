@@ -5,7 +5,8 @@
 One sweep per study (every network of a study trained to the same held-out loss
 threshold, then 3 evaluations of patience): flip-flop channels (`channels.toml`), width
 (`width.toml`), L1 on the recurrent weights (`l1.toml`), the µP feature-learning strength
-γ (`gamma.toml`, and `gamma_seeds.toml` with 10 seeds), the delay of delayed
+γ (`gamma.toml`, `gamma_seeds.toml` with 10 seeds and `gamma_30.toml` with 30, the last
+with the feature-learning level alone), the delay of delayed
 discrimination (`delay.toml`), its auxiliary output (`aux.toml`), the nuclear norm
 (`nuclear.toml`), and width and L1 on delayed discrimination (`width_dd.toml`,
 `l1_dd.toml`). For each, `neurodyn.analysis.degeneracy` with one condition per
@@ -71,7 +72,12 @@ STUDIES = {
     "gamma_seeds": {"axis": "gamma", "levels": ("behaviour", "dynamics", "weights", "feature_learning"),
                     "expect": {"behaviour": None, "dynamics": None, "weights": None,
                                "weight_change": "up", "kernel_alignment": "down"},
-                    "probes": (16, 8)},
+                    "probes": (16, 8), "quick": False},
+    # the kernel-alignment trend with 30 seeds, the feature-learning level alone; criteria
+    # stated in README.md before its run
+    "gamma_30": {"axis": "gamma", "levels": ("feature_learning",),
+                 "expect": {"weight_change": "up", "kernel_alignment": "down"},
+                 "probes": (16, 8), "quick": False},
 }
 MEASURES = {
     "behaviour": "|L_OOD - condition median| (spread of the OOD loss)",
@@ -105,7 +111,8 @@ def load_spec(name: str, quick: bool) -> dict:
         axis = {"channels": ("task", "n_bits"), "width": ("model", "hidden_size"),
                 "l1": ("train", "l1"), "gamma": ("model", "gamma"), "delay": ("task", "delay_max"),
                 "aux": ("task", "aux"), "nuclear": ("train", "nuclear"), "width_dd": ("model", "hidden_size"),
-                "l1_dd": ("train", "l1"), "gamma_seeds": ("model", "gamma")}[name]
+                "l1_dd": ("train", "l1"), "gamma_seeds": ("model", "gamma"),
+                "gamma_30": ("model", "gamma")}[name]
         values = spec[axis[0]][axis[1]]
         spec[axis[0]][axis[1]] = [values[0], values[-1]]
         if name == "delay":  # zipped with delay_max
@@ -327,8 +334,8 @@ def main(argv=None):
     jax.config.update("jax_compilation_cache_dir", str(args.compile_cache))
     wall = time.perf_counter()
     results = []
-    # with --quick, gamma_seeds is gamma itself (4 seeds, the quick probes): not run twice
-    names = args.only or [n for n in STUDIES if not (args.quick and n == "gamma_seeds")]
+    # with --quick, gamma_seeds and gamma_30 are gamma itself (4 seeds, the quick probes): not run again
+    names = args.only or [n for n in STUDIES if not (args.quick and not STUDIES[n].get("quick", True))]
     for name in names:
         results.append(study(name, STUDIES[name], out, args.quick, args.retrain))
         print(f"{name}: trained {results[-1]['trained']:.0f} s, analysed {results[-1]['analysed']:.0f} s", flush=True)

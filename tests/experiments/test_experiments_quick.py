@@ -125,7 +125,7 @@ def test_quick_timescales_curriculum(tmp_path):
 
 DEGENERACY_STUDIES = {"channels": "n_bits", "width": "hidden_size", "l1": "l1", "gamma": "gamma",
                       "delay": "delay_max", "aux": "aux", "nuclear": "nuclear", "width_dd": "hidden_size",
-                      "l1_dd": "l1"}  # --quick runs gamma_seeds as gamma: not twice
+                      "l1_dd": "l1"}  # --quick runs gamma_seeds and gamma_30 as gamma: not again
 # the pass-criterion lines of experiments/degeneracy (lowest vs highest condition)
 DEGENERACY_CRITERIA = [
     "Pass criterion (channels, dynamics down)",
