@@ -6,11 +6,11 @@ One sweep per study (every network of a study trained to the same held-out loss
 threshold, then 3 evaluations of patience): flip-flop channels (`channels.toml`), width
 (`width.toml`), L1 on the recurrent weights (`l1.toml`), the µP feature-learning strength
 γ (`gamma.toml`, `gamma_seeds.toml` with 10 seeds and `gamma_30.toml` with 30, the last
-with the feature-learning level alone), the delay of delayed
-discrimination (`delay.toml`), its auxiliary output (`aux.toml`), the nuclear norm
-(`nuclear.toml`), and width and L1 on delayed discrimination (`width_dd.toml`,
-`l1_dd.toml`). For each, `neurodyn.analysis.degeneracy` with one condition per
-value of the swept axis gives, per member, its out-of-distribution loss (behaviour), and
+with the feature-learning level alone), the delay of delayed discrimination
+(`delay.toml`), its auxiliary output (`aux.toml`), the nuclear norm (`nuclear.toml`), and
+width and L1 on delayed discrimination (`width_dd.toml`, `l1_dd.toml`, and
+`l1_dd_10.toml`: L1's behaviour level alone, 10 seeds). For each,
+`neurodyn.analysis.degeneracy` with one condition per value of the swept axis gives, per member, its out-of-distribution loss (behaviour), and
 within each condition the pairwise DSA distances (dynamics) and permutation-invariant
 weight distances (weights); the γ study adds ‖W_T − W_0‖_F and tangent-kernel alignment.
 Each member is summarised by its mean distance to the other seeds of its condition, and
@@ -78,6 +78,8 @@ STUDIES = {
     "gamma_30": {"axis": "gamma", "levels": ("feature_learning",),
                  "expect": {"weight_change": "up", "kernel_alignment": "down"},
                  "probes": (16, 8), "quick": False},
+    # the L1 behaviour trend on delayed discrimination with 10 seeds, its end conditions
+    "l1_dd_10": {"axis": "l1", "levels": ("behaviour",), "expect": {"behaviour": "down"}, "quick": False},
 }
 MEASURES = {
     "behaviour": "|L_OOD - condition median| (spread of the OOD loss)",
@@ -112,7 +114,7 @@ def load_spec(name: str, quick: bool) -> dict:
                 "l1": ("train", "l1"), "gamma": ("model", "gamma"), "delay": ("task", "delay_max"),
                 "aux": ("task", "aux"), "nuclear": ("train", "nuclear"), "width_dd": ("model", "hidden_size"),
                 "l1_dd": ("train", "l1"), "gamma_seeds": ("model", "gamma"),
-                "gamma_30": ("model", "gamma")}[name]
+                "gamma_30": ("model", "gamma"), "l1_dd_10": ("train", "l1")}[name]
         values = spec[axis[0]][axis[1]]
         spec[axis[0]][axis[1]] = [values[0], values[-1]]
         if name == "delay":  # zipped with delay_max
