@@ -95,6 +95,7 @@ def pairwise(
     pairs: Int[Array, "pair 2"],
     *,
     key: PRNGKeyArray | None = None,
+    keys: PRNGKeyArray | None = None,
     batch_size: int | None = 64,
 ):
     """Map `fn(x_i, x_j)` (or `fn(x_i, x_j, key=k)`) over `pairs`, vmapped in batches.
@@ -105,6 +106,7 @@ def pairwise(
     - `stacked`: a pytree whose array leaves have a leading `member` axis.
     - `pairs`: `int[pair, 2]` member indices.
     - `key`: split into one key per pair.
+    - `keys`: instead of `key`, the keys themselves, one per pair (`[pair]`).
     - `batch_size`: pairs evaluated together in one vmapped call (`jax.lax.map`);
       None vmaps all pairs at once.
 
@@ -119,7 +121,12 @@ def pairwise(
         )
     arrays, static = eqx.partition(stacked, eqx.is_array)
     n_pairs = pairs.shape[0]
-    keys = None if key is None else jr.split(key, n_pairs)
+    if key is not None and keys is not None:
+        raise ValueError("pairwise: give `key` (split per pair) or `keys` (one per pair), not both.")
+    if keys is not None and keys.shape[:1] != (n_pairs,):
+        raise ValueError(f"pairwise: `keys` needs one key per pair ({n_pairs}), got shape {keys.shape}.")
+    if key is not None:
+        keys = jr.split(key, n_pairs)
     if batch_size is not None:
         batch_size = min(batch_size, n_pairs)
     if batch_size is not None and n_pairs % batch_size:

@@ -23,6 +23,7 @@ default (`select_pairs`), where widths agree.
 import itertools
 from collections.abc import Sequence
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -33,7 +34,7 @@ from jaxtyping import Float, Int, PRNGKeyArray
 from neurodyn import _checks
 
 from ._assignment import faq_permutation
-from ._pairwise import numpy_rng
+from ._pairwise import numpy_rng, pairwise
 
 BRUTE_FORCE_MAX = 7
 PERMUTATION_SOLVERS = ("auto", "jax", "scipy")
@@ -200,22 +201,14 @@ def _jax_perm(W1, W2, key, n_restarts):
     return faq_permutation(W1, W2, n_restarts=n_restarts, key=key, brute_force_max=BRUTE_FORCE_MAX)
 
 
-@jax.jit(static_argnums=(3, 4))
 def _solve_pairs(stacked, pairs, keys, n_restarts, batch_size):
     """The FAQ permutation of every pair `(i, j)` of `stacked[member, n, n]`, with pair p
-    solved under `keys[p]`: `batch_size` pairs vmapped together, the batches in one
-    `lax.map` (the last padded), so the whole is one compiled program."""
-    n_pairs = pairs.shape[0]
-    pad = (-n_pairs) % batch_size
-    pairs = jnp.concatenate([pairs, jnp.repeat(pairs[:1], pad, axis=0)])
-    keys = jnp.concatenate([keys, jnp.repeat(keys[:1], pad, axis=0)])
+    solved under `keys[p]`: `batch_size` pairs vmapped together, in one compiled program."""
+    return pairwise(eqx.Partial(_pair_perm, n_restarts=n_restarts), stacked, pairs, keys=keys, batch_size=batch_size)
 
-    def batch(args):
-        idx, k = args
-        return jax.vmap(lambda i, j, key: _jax_perm(stacked[i], stacked[j], key, n_restarts))(idx[:, 0], idx[:, 1], k)
 
-    perms = jax.lax.map(batch, (pairs.reshape(-1, batch_size, 2), keys.reshape(-1, batch_size)))
-    return perms.reshape(-1, stacked.shape[-1])[:n_pairs]
+def _pair_perm(W1, W2, *, key, n_restarts):
+    return faq_permutation(W1, W2, n_restarts=n_restarts, key=key, brute_force_max=BRUTE_FORCE_MAX)
 
 
 def _all_pairs_jax(weights, pairs, keys, n_restarts, batch_size, distance, normalised):

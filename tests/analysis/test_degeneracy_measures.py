@@ -171,3 +171,20 @@ def test_representation_measures_vmapped_equal_per_pair():
         batched = pairwise(measure, reps, pairs, batch_size=4)
         singles = [measure(reps[i], reps[j]) for i, j in pairs]
         np.testing.assert_allclose(batched, singles, rtol=1e-5, atol=1e-6)
+
+
+def test_pairwise_takes_one_key_per_pair_or_splits_one():
+    # fn(x_i, x_j, key) = x_i - x_j + a uniform draw under the pair's key: exact per pair
+    xs = jnp.arange(5.0)
+    pairs = all_pairs(5)  # 10 pairs; batch 4 pads the last batch
+    fn = lambda a, b, *, key: a - b + jr.uniform(key)  # noqa: E731
+    keys = jr.split(jr.key(3), len(pairs))
+    given = np.asarray(pairwise(fn, xs, pairs, keys=keys, batch_size=4))
+    expected = [float(xs[i] - xs[j] + jr.uniform(k)) for (i, j), k in zip(pairs, keys)]
+    np.testing.assert_allclose(given, expected, rtol=1e-6)
+    # `key` is split into exactly those keys
+    np.testing.assert_array_equal(np.asarray(pairwise(fn, xs, pairs, key=jr.key(3), batch_size=4)), given)
+    with pytest.raises(ValueError, match="not both"):
+        pairwise(fn, xs, pairs, key=jr.key(3), keys=keys)
+    with pytest.raises(ValueError, match=r"one key per pair \(10\)"):
+        pairwise(fn, xs, pairs, keys=keys[:3])
