@@ -175,11 +175,14 @@ def dsa_null(sweep, members: np.ndarray) -> np.ndarray:
     (`analysis.dsa_null_distribution`, same rank and restarts as the pairwise distances):
     the distance two fits of one network's dynamics differ by."""
     table = sweep.members
-    ids = np.asarray(table["member"].values)
+    ids, groups = np.asarray(table["member"].values), np.asarray(table["group"].values)
+    opened = {}
     out = []
     for m in members:
-        group = str(np.asarray(table["group"].values)[int(np.nonzero(ids == m)[0][0])])
-        states = jnp.asarray(sweep.group(group)["states"].sel(member=int(m)).values)
+        group = str(groups[int(np.nonzero(ids == m)[0][0])])
+        if group not in opened:
+            opened[group] = sweep.group(group)["states"]
+        states = jnp.asarray(opened[group].sel(member=int(m)).values)
         hidden = jax.vmap(jax.vmap(sweep.model(int(m)).hidden))(states)
         scores = na.dsa_null_distribution(hidden, rank=RANK, n_splits=NULL_SPLITS, key=jr.key(int(m)),
                                           n_restarts=DSA_RESTARTS)
