@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from .._version import __version__
-from ..store._html import _hyperparameters, _label, summary_html
+from ..store._html import _hyperparameters, _label, summary_html, sweep_name
 
 #: marks a file as a neurodyn report, which `report` may replace
 GENERATOR = "neurodyn report"
@@ -232,10 +232,12 @@ def report(store, out=None, *, overwrite: bool = False) -> pathlib.Path:
     except Exception:  # a store written by an older version may hold a spec this one rejects
         spec = json.dumps(sweep.attrs.get("spec"), indent=2)
     parts.append(f"<h2>Spec</h2><pre>{html.escape(spec)}</pre>")
+    name = sweep_name(sweep)
+    title = f"{name} ({sweep.path.name})" if name else sweep.path.name
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     page = (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="generator" content="{GENERATOR}">'
-        f"<title>neurodyn report: {html.escape(sweep.path.name)}</title><style>{_CSS}</style></head><body>"
+        f"<title>neurodyn report: {html.escape(title)}</title><style>{_CSS}</style></head><body>"
         + "\n".join(parts)
         + f'<p class="meta">Made by neurodyn {__version__} at {stamp}.</p></body></html>'
     )

@@ -66,6 +66,12 @@ def members_table(sweep) -> tuple[list[str], list[list[str]], list[str]]:
     return headers, rows, statuses
 
 
+def sweep_name(sweep) -> str | None:
+    """The spec's `[sweep] name`, the sweep's label, or None."""
+    name = ((sweep.attrs.get("spec") or {}).get("sweep") or {}).get("name")
+    return str(name) if name else None
+
+
 def summary_html(sweep) -> str:
     """The report's header and members table (no figures): `SweepStore._repr_html_`."""
     attrs = sweep.attrs
@@ -79,5 +85,7 @@ def summary_html(sweep) -> str:
         + (f" on {attrs['created']}" if attrs.get("created") else "")
     )
     table = _table(headers, rows, cls="members", row_classes=[f"member status-{s}" for s in statuses])
-    return f'<div class="neurodyn-sweep"><p class="meta"><b>{html.escape(str(sweep.path))}</b>: {html.escape(meta)}</p>{table}</div>'
+    name, path = sweep_name(sweep), html.escape(str(sweep.path))
+    head = f"<b>{html.escape(name)}</b> ({path})" if name else f"<b>{path}</b>"
+    return f'<div class="neurodyn-sweep"><p class="meta">{head}: {html.escape(meta)}</p>{table}</div>'
 

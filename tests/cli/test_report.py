@@ -19,7 +19,7 @@ SPEC = {
     "task": {"name": "flipflop", "n_bits": 2, "n_time": 12, "p": 0.1, "pulse_width": 1},
     "model": {"name": "ctrnn", "hidden_size": 8, "dt": 0.2},
     "train": {"n_steps": 8, "eval_every": 4, "batch_size": 4, "eval_batch_size": 4, "learning_rate": [1e-3, 1e-2]},
-    "sweep": {"seeds": 2, "trajectories": 4},
+    "sweep": {"seeds": 2, "trajectories": 4, "name": "lr <scan>"},
 }
 
 
@@ -53,6 +53,9 @@ def test_the_report_holds_members_curves_analyses_and_spec(store, tmp_path):
     # figures name members by their hyperparameters, not only by number
     assert _label(store.members, headers[1:3], 3) == "member 3 (learning_rate=0.01, seed=1)"
     assert store._repr_html_().count('<tr class="member') == 4
+    # the spec's [sweep] name labels the page and the notebook view (escaped)
+    assert "<title>neurodyn report: lr &lt;scan&gt; (run.zarr)</title>" in page
+    assert "<b>lr &lt;scan&gt;</b> (" in page and "<b>lr &lt;scan&gt;</b> (" in store._repr_html_()
 
 
 def test_the_report_never_replaces_a_file_it_did_not_write(store, tmp_path):
