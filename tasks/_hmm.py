@@ -64,14 +64,21 @@ def linear_chain_emission(n_states: int) -> np.ndarray:
 
 
 def linear_chain_hmm(n_states: int = 2) -> HMM:
-    """A chain of M ≥ 2 states, moving only to neighbours (Torre et al. 2025).
+    """A chain of 2 ≤ M ≤ 5 states, moving only to neighbours (Torre et al. 2025).
 
     q = 0.05^{1/(M−1)}; the two end states stay with 1 − q and move inwards with q;
     middle states stay with 1 − 2q and move to each neighbour with q. Emissions follow
-    `linear_chain_emission`; the start is uniform.
+    `linear_chain_emission`; the start is uniform. Beyond M = 5, 2q > 1 and the middle
+    states' stay probability would be negative, so longer chains are refused.
     """
     m = _checks.positive_int("linear_chain_hmm", "n_states", n_states, minimum=2)
     q = 0.05 ** (1.0 / (m - 1))
+    if m > 2 and 2 * q > 1:
+        raise ValueError(
+            f"linear_chain_hmm: n_states={m} is too long a chain: its step q = 0.05^(1/(M-1)) = {q:.3f} "
+            f"leaves the middle states 1 - 2q = {1 - 2 * q:.3f} to stay. Use 2 to 5 states, or build "
+            "the chain's transition matrix yourself and pass it to HMM."
+        )
     a = np.zeros((m, m))
     for i in range(m):
         neighbours = [j for j in (i - 1, i + 1) if 0 <= j < m]

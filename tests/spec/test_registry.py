@@ -150,3 +150,15 @@ def test_fixed_per_unit_values_and_masks_reach_the_model():
         MODELS.validate("ctrnn", {"hidden_size": 2, "connectivity": [[1, 0], [1]]})
     with pytest.raises(ValueError, match=r"ctrnn.connectivity=0.0 is out of range"):  # a density stays in (0, 1]
         MODELS.validate("ctrnn", {"hidden_size": 2, "connectivity": 0.0})
+
+
+
+def test_hmm_chain_length_is_bounded_where_its_probabilities_are():
+    # q = 0.05^(1/(M-1)) > 1/2 from M = 6 on: the middle states' 1 - 2q would be negative
+    assert TASKS.build("hmm", TASKS.validate("hmm", {"hmm": "linear_chain", "n_states": 5})).hmm.n_states == 5
+    with pytest.raises(ValueError, match=r"hmm\.n_states=6 is out of range; allowed: int in \[2, 5\]"):
+        TASKS.validate("hmm", {"hmm": "linear_chain", "n_states": 6})
+    from neurodyn.tasks import linear_chain_hmm
+
+    with pytest.raises(ValueError, match=r"n_states=6 is too long a chain: .* 1 - 2q = -0\.099"):
+        linear_chain_hmm(6)
