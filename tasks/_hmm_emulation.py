@@ -54,7 +54,7 @@ class HMMEmulation(AbstractTask):
 
     - `hmm`: an `HMM`, or "linear_chain", "fully_connected" or "cyclic" (docs/studies/hmm-emulation.md;
       see `linear_chain_hmm`, `fully_connected_hmm`, `cyclic_hmm`).
-    - `n_states`: states of the linear chain (default 2); only with "linear_chain".
+    - `n_states`: states of the linear chain, 2 to 5 (default 2); only with "linear_chain".
     - `n_time`: sequence length (30–100 in the study).
     - `input_size`: noise dimension d.
     - `noise_std`: input noise standard deviation (array leaf).
@@ -77,7 +77,7 @@ class HMMEmulation(AbstractTask):
     higher_is_better: ClassVar[bool] = False
     parameter_ranges: ClassVar[dict[str, str]] = {
         "hmm": "an HMM, or 'linear_chain', 'fully_connected', 'cyclic'",
-        "n_states": "int >= 2, for 'linear_chain' only (default 2)",
+        "n_states": "int in [2, 5], for 'linear_chain' only (default 2)",
         "n_time": "int >= 2",
         "input_size": "int >= 1",
         "noise_std": "float >= 0",
