@@ -302,7 +302,9 @@ def report(r: dict) -> list[str]:
 
 
 def figure(results: list[dict], out: pathlib.Path) -> str:
-    keys = ["behaviour", "dynamics", "weights", "weight_change", "kernel_alignment"]
+    # only the levels some study here measured: a feature-learning-only run has two panels, not five
+    keys = [k for k in ("behaviour", "dynamics", "weights", "weight_change", "kernel_alignment")
+            if any(k in r["values"] for r in results)]
     fig, axes = plt.subplots(len(results), len(keys), figsize=(3.2 * len(keys), 2.6 * len(results)), squeeze=False)
     for row, r in zip(axes, results):
         for ax, key in zip(row, keys):
