@@ -64,8 +64,13 @@ def test_three_parity_and_dms_reach_95_percent(cls):
 
 
 def test_delayed_discrimination_reaches_90_percent():
+    # Adam's step decays to 0 over the run (cosine): held-out accuracy 0.98-0.99 for seeds 0-3.
+    # At a constant 3e-3 the last steps keep jumping around the solution and the accuracy
+    # lands anywhere in 0.89-0.93 with the seed and the CPU's rounding (0.893 for seed 0 on
+    # an AVX2-only machine).
     task = DelayedDiscrimination()
-    model = _train(task, 64, optimizer="adam", learning_rate=3e-3, batch_size=64, n_steps=3000, grad_clip=1.0)
+    model = _train(task, 64, optimizer="adam", learning_rate=3e-3, batch_size=64, n_steps=3000, grad_clip=1.0,
+                   lr_schedule="cosine_decay", lr_schedule_options={"decay_steps": 3000})
     assert _held_out_metric(model, task) >= 0.90
 
 
