@@ -2,6 +2,18 @@ import os
 
 import pytest
 
+# The suites are bound by compilation, not by running: a test compiles a few dozen small
+# programs and runs each for milliseconds. XLA's CPU backend spends most of a compile in
+# LLVM's optimiser, which `--xla_backend_optimization_level=0` skips while XLA's own HLO
+# passes (fusion, layout, simplification) still run, so the programs compute the same
+# operations in the same order. Measured on the 2-core CI machine: five of the heaviest test
+# files took 203 s with full optimisation and 121 s without. Every test process and the
+# subprocesses it starts (they inherit the environment) compile this way; `make bench` and
+# users do not. Set NEURODYN_TEST_XLA_OPT=1 to test fully optimised programs, or set
+# XLA_FLAGS yourself to choose.
+if os.environ.get("NEURODYN_TEST_XLA_OPT") != "1" and "XLA_FLAGS" not in os.environ:
+    os.environ["XLA_FLAGS"] = "--xla_backend_optimization_level=0"
+
 # The tests' own processes compile everything themselves: no persistent compilation cache
 # here. jaxlib's CPU runtime segfaulted while deserializing a cached training program in a
 # long-lived pytest worker (`compilation_cache.get_executable_and_time`, twice in the same

@@ -30,6 +30,12 @@ CACHE_ENV = {
     "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0.5",
 }
 
+
+def xla_flags(*flags: str) -> str:
+    """`XLA_FLAGS` for a subprocess: the test processes' own (tests/conftest.py) plus `flags`."""
+    return " ".join([os.environ.get("XLA_FLAGS", ""), *flags]).strip()
+
+
 #: attributes that legitimately differ between two runs of one sweep
 VOLATILE_ATTRS = {"created", "git_revision", "updated", "completed", "generation"}
 

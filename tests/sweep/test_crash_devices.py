@@ -5,7 +5,7 @@ import signal
 
 import numpy as np
 import pytest
-from sweep_helpers import CACHE_ENV, SMALL, assert_stores_equal, run_in_subprocess
+from sweep_helpers import CACHE_ENV, SMALL, assert_stores_equal, run_in_subprocess, xla_flags
 
 from neurodyn import store
 
@@ -25,7 +25,7 @@ POINTS = [
 def _devices_env(n: int) -> dict:
     # Four CPU devices on two cores: XLA's all-reduce waits 40 s for every device thread
     # and aborts otherwise; on a loaded machine this has failed a run now and then.
-    return {**CACHE_ENV, "XLA_FLAGS": f"--xla_force_host_platform_device_count={n}"}
+    return {**CACHE_ENV, "XLA_FLAGS": xla_flags(f"--xla_force_host_platform_device_count={n}")}
 
 
 @pytest.mark.slow

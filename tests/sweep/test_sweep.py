@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import xarray as xr
+from sweep_helpers import xla_flags
 
 import neurodyn
 from neurodyn import store
@@ -166,7 +167,7 @@ def test_sharded_over_four_devices_equals_unsharded(tmp_path):
         "sweep": {"seeds": 2, "trajectories": 2},
     }
     hlo = tmp_path / "hlo"
-    flags = f"--xla_force_host_platform_device_count=4 --xla_dump_to={hlo} --xla_dump_hlo_as_text"
+    flags = xla_flags("--xla_force_host_platform_device_count=4", f"--xla_dump_to={hlo}", "--xla_dump_hlo_as_text")
     env = dict(os.environ, XLA_FLAGS=flags)
     result = subprocess.run(
         [sys.executable, "-c", SHARDED, json.dumps(spec), str(tmp_path / "s4.zarr"), str(tmp_path / "s1.zarr")],
