@@ -14,7 +14,10 @@ first k states are exact after k steps of either, so T steps always suffice.
 ELK (Gonzalez et al., NeurIPS 2024) damps the step: δ minimises
 Σ_t ‖δ_t − A_t δ_{t−1} + r_t‖² + λ Σ_t ‖δ_t‖², a Levenberg–Marquardt step computed by a
 parallel Kalman smoother (`damped_recurrence`). Here λ adapts: a step that lowers
-Σ‖r‖² is taken and λ shrinks; one that does not is refused and λ grows.
+Σ‖r‖² is taken and λ shrinks; one that does not is refused and λ grows. When λ passes
+a ceiling the damped steps have stalled, and the rest of the solve is undamped (DEER's
+steps, which fix one more state each): with expanding Jacobians Σ‖r‖² has points that are
+stationary to working precision, and restarting the damping led back to them.
 
 Guards: a NaN residual never counts as converged (`err <= tol` is False for NaN), the
 loop stops on a non-finite residual, and where a step overflows (products of unstable
@@ -72,7 +75,13 @@ def newton_solve(model, s0, inputs, keys, guess, tol, *, method: str, max_iter, 
     def body(carry):
         k, s, f, A, r, lam = carry
         if damped:
-            # Past the ceiling the damped steps have stalled: take one undamped step.
+            # Past the ceiling the damped steps have stalled: from there on the steps are
+            # undamped. With expanding Jacobians (spectral radius above 1) Σ‖r‖² has points
+            # that are stationary to working precision (its gradient Gᵀr carries the product
+            # of the Jacobians, 1.05¹⁰⁰⁰ ≈ 10²¹ for 1000 steps) where damped steps stop and
+            # restarted damping returns. An undamped step always makes one more state exact
+            # (causality; the overflow guard below keeps the rest finite), so T of them
+            # suffice.
             lam_used = jnp.where(lam > _CEILING * jnp.maximum(damping, 1.0), 0.0, lam)
             delta = damped_recurrence(A, -r, lam_used, diagonal=diagonal)
         else:
@@ -97,7 +106,7 @@ def newton_solve(model, s0, inputs, keys, guess, tol, *, method: str, max_iter, 
             s, f, A, r = jax.tree.map(
                 lambda a, b: jnp.where(accept, a, b), (new, f_new, A_new, r_new), (s, f, A, r)
             )
-            lam = jnp.where(accept, jnp.where(undamped, damping, lam * _SHRINK), lam * _GROW)
+            lam = jnp.where(accept, jnp.where(undamped, 0.0, lam * _SHRINK), lam * _GROW)
         else:
             s, f, A, r = new, f_new, A_new, r_new
         return k + 1, s, f, A, r, lam
