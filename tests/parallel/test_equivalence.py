@@ -2,9 +2,10 @@
 
 float64: max |parallel − scan| ≤ 1e-10 over states and outputs. float32: ≤ 2e-6 · √T
 (the scan's own rounding grows like a random walk over T steps). The default suite runs
-a leaky RNN at T = 1000, a float32 network, the shortest trials and ELK once; the slow
-suite runs every model at T = 17 with noise and the grid T ∈ {1, 2, 17, 1000,
-4096} for DEER and quasi-DEER, T ≤ 1000 for ELK and quasi-ELK.
+a leaky RNN at T = 1000, a float32 network, the shortest trials, ELK on a GRU and on a
+CTRNN whose Jacobians expand (T = 600); the slow suite runs every model at T = 17
+with noise and the grid T ∈ {1, 2, 17, 1000, 4096} for DEER and quasi-DEER, T ≤ 1000
+for ELK and quasi-ELK.
 """
 
 import jax
@@ -60,6 +61,17 @@ def test_shortest_trials(scan, n_time, make_model, make_inputs):
 
 def test_elk_matches_scan(scan, make_model, make_inputs):
     _check_named(scan, make_model, make_inputs, "gru", 17, "elk", key=jr.key(4))
+
+
+def test_elk_does_not_stall_where_the_jacobians_expand(scan, make_model, make_inputs):
+    # This CTRNN's step Jacobians have spectral radius ≈ 1.05: Σ‖r‖² has points that
+    # are stationary to float64 precision, where damped steps stop. Restarting the
+    # damping there returned to them (at T = 600: 1250 iterations, not converged); going
+    # on undamped fixes one more state per step, so at most T more steps converge.
+    iterations = _check_named(
+        scan, make_model, make_inputs, "ctrnn_voltage_euler", 600, "elk", key=jr.key(600)
+    )
+    assert iterations <= 600
 
 
 def test_float32_within_scaled_tolerance(scan):
