@@ -2,17 +2,19 @@ import os
 
 import pytest
 
-# The suites are bound by compilation, not by running: a test compiles a few dozen small
-# programs and runs each for milliseconds. XLA's CPU backend spends most of a compile in
-# LLVM's optimiser, which `--xla_backend_optimization_level=0` skips while XLA's own HLO
+# The default suite is bound by compilation, not by running: a test compiles a few dozen
+# small programs and runs each for milliseconds. XLA's CPU backend spends most of a compile
+# in LLVM's optimiser, which `--xla_backend_optimization_level=0` skips while XLA's own HLO
 # passes (fusion, layout, simplification) still run, so the programs compute the same
 # operations. They agree to rounding, not bit for bit (LLVM's optimiser contracts
-# multiply-adds and vectorises sums): ELK on expanding Jacobians, ill-conditioned, took
-# 317 iterations optimised and 379 here, both to the scan's trajectory within 3e-13. Measured on the 2-core CI machine: five of the heaviest test
-# files took 203 s with full optimisation and 121 s without. Every test process and the
-# subprocesses it starts (they inherit the environment) compile this way; `make bench` and
-# users do not. Set NEURODYN_TEST_XLA_OPT=1 to test fully optimised programs, or set
-# XLA_FLAGS yourself to choose.
+# multiply-adds and vectorises sums): ELK on expanding Jacobians, ill-conditioned, took 317
+# iterations optimised and 379 here, both to the scan's trajectory within 3e-13. Measured
+# on 2-core machines: five of the heaviest test files took 203 s with full optimisation and
+# 121 s without; `make test` 7 min 50 s and 5 min 31 s. Every test process and the
+# subprocesses it starts (they inherit the environment) compile this way; `make bench`,
+# users and `make test-slow` (its long training runs are bound by running; it sets
+# NEURODYN_TEST_XLA_OPT=1) do not. Set NEURODYN_TEST_XLA_OPT=1 to test fully optimised
+# programs, or set XLA_FLAGS yourself to choose.
 if os.environ.get("NEURODYN_TEST_XLA_OPT") != "1" and "XLA_FLAGS" not in os.environ:
     os.environ["XLA_FLAGS"] = "--xla_backend_optimization_level=0"
 
