@@ -1,4 +1,4 @@
-"""Constructor helpers shared by the models: validation and conversion of arguments.
+"""Helpers shared by the models: validation and conversion of arguments, and `matvec`.
 
 Numeric arguments a sweep may vary (τ, noise, gain, γ) become float array leaves; they
 are range-checked only when concrete, so constructors still work under `vmap` (traced
@@ -9,6 +9,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from neurodyn import _checks
+
+
+def matvec(W, x):
+    """W @ x for a matrix `W[out, in]` and one trial's vector `x[in]`, as `x @ Wᵀ`.
+
+    The models are written for one trial and vmapped over the batch. Under `vmap`,
+    `W @ x` becomes a matmul whose output is `[out, batch]`, which every following
+    elementwise operation then reads transposed; `x @ Wᵀ` gives `[batch, out]` directly,
+    and its backward pass has no transposed copies either. On XLA's CPU backend this is
+    1.1-1.2x the training throughput of the benchmark's CTRNN (experiments/benchmark).
+    """
+    return x @ W.T
 
 
 def sizes(owner: str, input_size, hidden_size, output_size) -> tuple[int, int, int]:

@@ -200,9 +200,9 @@ class CTRNN(AbstractContinuousRNN):
         phi = _activations.get_activation(self.activation)
         W = self.recurrent_weights()
         if self.formulation == "voltage":
-            target = W @ phi(state) + self.W_in @ u + self.b
+            target = _common.matvec(W, phi(state)) + _common.matvec(self.W_in, u) + self.b
         else:
-            target = phi(W @ state + self.W_in @ u + self.b)
+            target = phi(_common.matvec(W, state) + _common.matvec(self.W_in, u) + self.b)
         return (target - state) / self.effective_tau()
 
     def diffusion(self) -> Float[Array, " hidden"]:
@@ -214,7 +214,7 @@ class CTRNN(AbstractContinuousRNN):
         return state
 
     def readout(self, state) -> Float[Array, " output"]:
-        y = self.W_out @ self.rates(state)
+        y = _common.matvec(self.W_out, self.rates(state))
         if self.init == "mup":
             y = y / (self.gamma * self.hidden_size)
         return y + self.b_out

@@ -77,4 +77,4 @@ class AbstractGatedRNN(AbstractDiscreteRNN):
         return self.W_rec.reshape(self.n_gates, self.hidden_size, self.hidden_size)
 
     def readout(self, state) -> Float[Array, " output"]:
-        return self.W_out @ self.hidden(state) + self.b_out
+        return _common.matvec(self.W_out, self.hidden(state)) + self.b_out

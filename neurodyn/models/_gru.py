@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 
+from . import _common
 from ._gated import AbstractGatedRNN
 
 
@@ -30,8 +31,8 @@ class GRU(AbstractGatedRNN):
 
     def step(self, state, u, *, key=None):
         n = self.hidden_size
-        x = self.W_in @ u + self.b
-        hh = self.W_rec @ state
+        x = _common.matvec(self.W_in, u) + self.b
+        hh = _common.matvec(self.W_rec, state)
         r = jax.nn.sigmoid(x[:n] + hh[:n])
         z = jax.nn.sigmoid(x[n : 2 * n] + hh[n : 2 * n])
         a = x[2 * n :] + r * hh[2 * n :]

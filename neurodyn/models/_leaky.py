@@ -133,7 +133,7 @@ class LeakyRateRNN(AbstractDiscreteRNN):
 
     def step(self, state, u, *, key=None):
         f = _activations.get_activation(self.activation)
-        z = self.recurrent_weights() @ state + self.W_in @ u + self.b
+        z = _common.matvec(self.recurrent_weights(), state) + _common.matvec(self.W_in, u) + self.b
         if key is not None:
             z = z + self.noise_std * jr.normal(key, z.shape, dtype=z.dtype)
         tau = self.effective_tau()
@@ -142,7 +142,7 @@ class LeakyRateRNN(AbstractDiscreteRNN):
         return f((1.0 - 1.0 / tau) * state + z / tau)
 
     def readout(self, state) -> Float[Array, " output"]:
-        return self.W_out @ state + self.b_out
+        return _common.matvec(self.W_out, state) + self.b_out
 
     def constrain(self) -> "LeakyRateRNN":
         return eqx.tree_at(lambda m: m.tau, self, jnp.maximum(self.tau, 1.0))

@@ -105,8 +105,8 @@ class LowRankRNN(AbstractContinuousRNN):
 
     def vector_field(self, t, state, u):
         r = self.rates(state)
-        recurrent = self.m @ (self.n.T @ r) / self.hidden_size
-        return (recurrent + self.W_in @ u - state) / self.effective_tau()
+        recurrent = _common.matvec(self.m, r @ self.n) / self.hidden_size
+        return (recurrent + _common.matvec(self.W_in, u) - state) / self.effective_tau()
 
     def diffusion(self) -> Float[Array, " hidden"]:
         return self.noise_std * jnp.sqrt(2.0 / self.effective_tau())
@@ -115,7 +115,7 @@ class LowRankRNN(AbstractContinuousRNN):
         return _activations.get_activation(self.activation)(state)
 
     def readout(self, state) -> Float[Array, " output"]:
-        return self.W_out @ self.rates(state) / self.hidden_size
+        return _common.matvec(self.W_out, self.rates(state)) / self.hidden_size
 
     def constrain(self) -> "LowRankRNN":
         return eqx.tree_at(lambda m: m.tau, self, jnp.maximum(self.tau, self.dt))

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float
 
+from . import _common
 from ._gated import AbstractGatedRNN
 
 
@@ -39,7 +40,7 @@ class LSTM(AbstractGatedRNN):
     def step(self, state, u, *, key=None):
         n = self.hidden_size
         h, c = self.hidden(state), self.cell(state)
-        gates = self.W_in @ u + self.W_rec @ h + self.b
+        gates = _common.matvec(self.W_in, u) + _common.matvec(self.W_rec, h) + self.b
         i = jax.nn.sigmoid(gates[:n])
         f = jax.nn.sigmoid(gates[n : 2 * n])
         a = gates[2 * n : 3 * n]

@@ -110,7 +110,7 @@ class VanillaRNN(AbstractDiscreteRNN):
         return self.h0 if self.train_h0 else jax.lax.stop_gradient(self.h0)
 
     def step(self, state, u, *, key=None):
-        z = self.recurrent_weights() @ state + self.W_in @ u
+        z = _common.matvec(self.recurrent_weights(), state) + _common.matvec(self.W_in, u)
         if self.b is not None:
             z = z + self.b
         if key is not None:
@@ -118,7 +118,7 @@ class VanillaRNN(AbstractDiscreteRNN):
         return _activations.get_activation(self.activation)(z)
 
     def readout(self, state) -> Float[Array, " output"]:
-        y = self.W_out @ state
+        y = _common.matvec(self.W_out, state)
         if self.init == "mup":
             y = y / (self.gamma * self.hidden_size)
         if self.b_out is not None:
