@@ -7,6 +7,7 @@ from _results import Results, interleaved
 from _roofline import chain_rate, matmul_rate, step_flops
 
 RATE = "network-steps/s"
+CHAIN_LAYOUTS = {"vmap": "vmap", "map": "lax.map", "sweep": "lax.map on each device (the sweep layout)"}
 METHODS = {
     "neurodyn_group": "neurodyn, K members in one compiled program, as a sweep runs them (on a CPU: "
     "members split over one device per core, one after another on each)",
@@ -59,13 +60,13 @@ def run_roofline(results: Results, programs: Programs, sz: dict, repeats: int, t
     batch, n_time = programs.batch, programs.n_time
     for hidden in sorted({h for h, _ in sz["grid"]}):
         k_max = max(k for h, k in sz["grid"] if h == hidden)
-        for k, mode in sorted({(1, "vmap"), (k_max, "vmap"), (k_max, "map")}):
+        for k, mode in sorted({(1, "vmap"), (k_max, "vmap"), (k_max, "map"), (k_max, "sweep")}):
             results.add(
                 f"roofline/chain/H{hidden}/K{k}/{mode}",
                 "FLOP/s",
                 chain_rate(hidden, batch, n_time, k, repeats, mode),
                 hidden=hidden, K=k, batch=batch, n_time=n_time,
-                what=f"T sequential steps of h <- tanh(h W); K networks by {'vmap' if mode == 'vmap' else 'lax.map'}",
+                what=f"T sequential steps of h <- tanh(h W); K networks by {CHAIN_LAYOUTS[mode]}",
             )
     target = tuple(sz["roofline"])
     if not throughput_follows:

@@ -102,12 +102,16 @@ def render(doc: dict, command: str) -> str:
             lines += [
                 "The recurrence's matmul chain alone (T = 100 steps of h ← tanh(h W), batch 64), "
                 "K networks vmapped (one batched matmul per step) or by `lax.map` (one after "
-                "another inside one program), as a fraction of the dense rate.",
+                "another inside one program) on one device, or as a sweep runs a group (split "
+                "over every device, `lax.map` on each), as a fraction of the dense rate. On a "
+                "CPU one device does about one core's work on these small matmuls, while the "
+                "dense rate uses every core: the sweep layout's row is the ceiling a sweep's "
+                "step is measured against.",
                 "",
             ]
             lines += _table(
                 ["H", "K", "members by", "FLOP/s", "fraction of dense"],
-                [[str(h), str(k), "lax.map" if c == "map" else c, cell(figs[n]), f"{figs[n]['median'] / peak['median']:.2f}"]
+                [[str(h), str(k), {"map": "lax.map", "sweep": "sweep layout"}.get(c, c), cell(figs[n]), f"{figs[n]['median'] / peak['median']:.2f}"]
                  for h, k, c, n in chains],
             )
 

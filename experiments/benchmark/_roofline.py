@@ -52,11 +52,22 @@ def matmul_rate(n: int, repeats: int) -> list[float]:
 def chain_rate(hidden: int, batch: int, n_time: int, k: int, repeats: int, mode: str = "vmap") -> list[float]:
     """FLOP/s of the recurrence's matmul chain alone: T steps of h ← tanh(h W), for one
     network ([batch, H] @ [H, H]) or K of them, either vmapped (one batched matmul
-    [K, batch, H] @ [K, H, H] per step) or one after another (`lax.map` over K).
+    [K, batch, H] @ [K, H, H] per step), one after another on one device (`lax.map`
+    over K: "map"), or as a sweep lays a group out (`"sweep"`: members split over every
+    device, one device per CPU core, `lax.map` on each).
 
     This is the ceiling for a training step's forward pass: each matmul waits for the
-    previous one, so only the batch (and K) gives the machine parallel work.
+    previous one, so only the batch (and K) gives the machine parallel work. The first
+    two run on one device, which on a CPU is about one core's worth of these small
+    matmuls; the dense rate they are compared with uses every core.
     """
+    mesh = None
+    if mode == "sweep":
+        from neurodyn.train._members import devices_for, member_mesh, padded_size
+
+        devices = devices_for(k, jax.devices())
+        mesh = member_mesh(devices)
+        k = padded_size(k, len(devices))  # as a group is padded; the padding's FLOPs count
     kx, kw = jr.split(jr.key(1))
     x = jr.normal(kx, (k, batch, hidden), jnp.float32)
     w = jr.normal(kw, (k, hidden, hidden), jnp.float32) / hidden**0.5
@@ -66,7 +77,14 @@ def chain_rate(hidden: int, batch: int, n_time: int, k: int, repeats: int, mode:
 
     if mode == "vmap":
         fn = jax.jit(jax.vmap(one))
-    else:
+    elif mode == "map":
         fn = jax.jit(lambda x, w: jax.lax.map(lambda xw: one(*xw), (x, w)))
+    elif mode == "sweep":
+        from neurodyn.train._members import over_members, shard_members
+
+        fn = jax.jit(lambda x, w: over_members(lambda xw: one(*xw), (x, w), layout="map", mesh=mesh))
+        x, w = shard_members((x, w), mesh)
+    else:
+        raise ValueError(f"chain_rate: mode must be 'vmap', 'map' or 'sweep', got {mode!r}.")
     times = _timed(fn, (x, w), repeats)
     return [2.0 * k * batch * hidden**2 * n_time / t for t in times]
