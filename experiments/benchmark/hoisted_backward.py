@@ -8,12 +8,15 @@ H = 256 on a 2-core CPU, `profile_step.py`). The alternative measured here is a 
 VJP of the whole batched trajectory: the reverse loop carries only the state cotangents
 λ_t = g_t + J_{t+1}ᵀ λ_{t+1} (one VJP of the step with respect to the state per time
 step), and the parameters' cotangents come from one VJP of the step vmapped over every
-(time, trial) pair at once, so dW is a single `[H, T·B]·[T·B, H]` contraction.
+(time, trial) pair at once, so dW is a single `[H, T·B]·[T·B, H]` contraction. A
+VJP written for this one model would skip that generic VJP: from the state adjoints,
+dW, dW_in and db are three contractions (`ctrnn_parameter_cotangents`), timed as well.
 
-Prints the largest difference between the two gradients (float64, exact up to rounding)
+Prints the largest difference between the gradients (float64, exact up to rounding)
 and the time of each part in float32: the forward scan, autodiff's whole backward, the
-hoisted backward and its two halves (state recursion, parameter VJP), and the bare dW
-contraction. The CTRNN of the benchmark (voltage form, tanh, Euler), τ not trained.
+hoisted backward and its two halves (state recursion, parameter VJP), the bare dW
+contraction, and the CTRNN-specific cotangents with the state recursion. The CTRNN of
+the benchmark (voltage form, tanh, Euler), τ not trained.
 """
 
 import argparse
@@ -23,6 +26,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+
+from neurodyn.models import _activations
 
 
 def forward(model, s0, inputs):
@@ -107,6 +112,37 @@ def max_difference(hidden: int = 16, batch: int = 4, n_time: int = 20, **model_k
     return float(max(jax.tree.leaves(diffs)))
 
 
+def max_difference_model_specific(hidden: int = 16, batch: int = 4, n_time: int = 20) -> float:
+    """Largest |ctrnn_parameter_cotangents − autodiff| over dW_rec, dW_in and db, each
+    relative to the largest entry of autodiff's leaf (one contraction over all steps sums
+    in another order than the accumulation through the scan)."""
+    from neurodyn.models import CTRNN
+
+    model = CTRNN(3, hidden, 3, dt=0.1, key=jr.key(0))
+    x = jr.normal(jr.key(1), (batch, n_time, 3))
+    g = jr.normal(jr.key(2), (batch, n_time, hidden))
+    s0 = jnp.zeros((batch, hidden))
+    states = forward(model, s0, x)
+    prev = jnp.swapaxes(jnp.concatenate([s0[:, None], states[:, :-1]], axis=1), 0, 1)
+    u = jnp.swapaxes(x, 0, 1)
+    lam = state_cotangents(model, prev, u, jnp.swapaxes(g, 0, 1))
+    mine = ctrnn_parameter_cotangents(model, prev, u, lam)
+    (ref,) = eqx.filter_vjp(lambda m: forward(m, s0, x), model)[1](g)
+    return float(max(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(b)) for a, b in zip(mine, (ref.W_rec, ref.W_in, ref.b))))
+
+
+def ctrnn_parameter_cotangents(model, prev, inputs, lam):
+    """dW_rec, dW_in, db of the benchmark's CTRNN (voltage form, Euler, plain W) from the
+    state adjoints alone: step(s, u) = s + c ⊙ (W φ(s) + W_in u + b − s) with c = dt/τ, so
+    with a = c ⊙ λ, dW = Σ a φ(s)ᵀ, dW_in = Σ a uᵀ and db = Σ a, each one contraction over
+    every (time, trial) pair. What a VJP written for this model would compute."""
+    phi = _activations.get_activation(model.activation)
+    a = (lam * (model.dt / model.effective_tau())).reshape(-1, lam.shape[-1])
+    r = phi(prev).reshape(-1, prev.shape[-1])
+    u = inputs.reshape(-1, inputs.shape[-1])
+    return a.T @ r, a.T @ u, jnp.sum(a, axis=0)
+
+
 def _time(fn, *args, repeats: int) -> float:
     jax.block_until_ready(fn(*args))
     start = time.perf_counter()
@@ -127,6 +163,7 @@ def main(argv=None) -> None:
 
     with jax.enable_x64(True):
         print(f"float64, H = 16, B = 4, T = 20: largest |hoisted - autodiff| over the gradient = {max_difference():.2e}")
+        print(f"float64, H = 16, B = 4, T = 20: largest |CTRNN-specific - autodiff| / largest |autodiff| = {max_difference_model_specific():.2e}")
     H, B, T, n = args.hidden, args.batch, args.time, args.repeats
     model = CTRNN(3, H, 3, dt=0.1, key=jr.key(0))
     x = jr.normal(jr.key(1), (B, T, 3))
@@ -146,7 +183,9 @@ def main(argv=None) -> None:
         "  state recursion": _time(jax.jit(state_cotangents), model, prev, u, gt, repeats=n),
         "  parameter VJP": _time(jax.jit(parameter_vjp), model, prev, u, gt, repeats=n),
         "  bare dW contraction": _time(jax.jit(lambda a, b: jnp.einsum("tbi,tbj->ij", a, b)), gt, prev, repeats=n),
+        "CTRNN-specific parameter cotangents": _time(jax.jit(ctrnn_parameter_cotangents), model, prev, u, gt, repeats=n),
     }
+    rows["state recursion + CTRNN-specific"] = rows["  state recursion"] + rows["CTRNN-specific parameter cotangents"]
     rows["autodiff backward (difference)"] = rows["autodiff forward + backward"] - rows["forward scan"]
     print(f"float32, H = {H}, B = {B}, T = {T}, {jax.devices()[0].device_kind}: ms per call")
     for name, seconds in rows.items():
