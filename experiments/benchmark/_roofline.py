@@ -17,6 +17,14 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 
+from neurodyn.train._members import (
+    devices_for,
+    member_mesh,
+    over_members,
+    padded_size,
+    shard_members,
+)
+
 
 def step_flops(hidden: int, batch: int, n_time: int, n_in: int = 3, n_out: int = 3) -> float:
     """Matmul FLOPs of one training step of one network."""
@@ -63,8 +71,6 @@ def chain_rate(hidden: int, batch: int, n_time: int, k: int, repeats: int, mode:
     """
     mesh = None
     if mode == "sweep":
-        from neurodyn.train._members import devices_for, member_mesh, padded_size
-
         devices = devices_for(k, jax.devices())
         mesh = member_mesh(devices)
         k = padded_size(k, len(devices))  # as a group is padded; the padding's FLOPs count
@@ -80,8 +86,6 @@ def chain_rate(hidden: int, batch: int, n_time: int, k: int, repeats: int, mode:
     elif mode == "map":
         fn = jax.jit(lambda x, w: jax.lax.map(lambda xw: one(*xw), (x, w)))
     elif mode == "sweep":
-        from neurodyn.train._members import over_members, shard_members
-
         fn = jax.jit(lambda x, w: over_members(lambda xw: one(*xw), (x, w), layout="map", mesh=mesh))
         x, w = shard_members((x, w), mesh)
     else:

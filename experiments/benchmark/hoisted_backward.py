@@ -42,6 +42,12 @@ def forward(model, s0, inputs):
     return jnp.swapaxes(states, 0, 1)
 
 
+def previous_states(s0, states):
+    """The state each step starts from, time-major `[time, batch, state]`: s0, then
+    `states[:, :-1]`."""
+    return jnp.swapaxes(jnp.concatenate([s0[:, None], states[:, :-1]], axis=1), 0, 1)
+
+
 @eqx.filter_custom_vjp
 def hoisted(primals):
     """`forward`, differentiated by the state recursion plus one parameter VJP."""
@@ -78,7 +84,7 @@ def parameter_vjp(model, prev, inputs, lam):
 def _hoisted_bwd(states, g, perturbed, primals):
     del perturbed
     model, s0, inputs = primals
-    prev = jnp.swapaxes(jnp.concatenate([s0[:, None], states[:, :-1]], axis=1), 0, 1)
+    prev = previous_states(s0, states)
     u = jnp.swapaxes(inputs, 0, 1)
     lam = state_cotangents(model, prev, u, jnp.swapaxes(g, 0, 1))
     d_model, d_prev, d_inputs = parameter_vjp(model, prev, u, lam)
@@ -123,7 +129,7 @@ def max_difference_model_specific(hidden: int = 16, batch: int = 4, n_time: int 
     g = jr.normal(jr.key(2), (batch, n_time, hidden))
     s0 = jnp.zeros((batch, hidden))
     states = forward(model, s0, x)
-    prev = jnp.swapaxes(jnp.concatenate([s0[:, None], states[:, :-1]], axis=1), 0, 1)
+    prev = previous_states(s0, states)
     u = jnp.swapaxes(x, 0, 1)
     lam = state_cotangents(model, prev, u, jnp.swapaxes(g, 0, 1))
     mine = ctrnn_parameter_cotangents(model, prev, u, lam)
@@ -170,7 +176,7 @@ def main(argv=None) -> None:
     g = jr.normal(jr.key(2), (B, T, H))
     s0 = jnp.zeros((B, H))
     states = jax.jit(forward)(model, s0, x)
-    prev = jnp.swapaxes(jnp.concatenate([s0[:, None], states[:, :-1]], axis=1), 0, 1)
+    prev = previous_states(s0, states)
     u, gt = jnp.swapaxes(x, 0, 1), jnp.swapaxes(g, 0, 1)
 
     def autodiff(m):

@@ -5,9 +5,9 @@
 Compiles the benchmark's single-network training call (CTRNN on the 3-bit flip-flop,
 batch 64, T = 100, Adam: the `neurodyn_sequential` program of `make bench`), or with
 `--members K` the group program of K members as a sweep runs it (`neurodyn_group`: on a
-CPU one device per core, members one after another on each), times it, then records `--steps` calls under `jax.profiler.trace` and sums the duration of every
-XLA operation of the compiled program. Each operation is classed by its metadata: phase
-(forward = `jvp(...)`, backward = `transpose(jvp(...))`, the rest = optimiser, held-out
+CPU one device per core, members one after another on each), times it, then records
+`--steps` calls under `jax.profiler.trace` and sums the duration of every XLA operation
+of the compiled program. Each operation is classed by its metadata: phase (forward = `jvp(...)`, backward = `transpose(jvp(...))`, the rest = optimiser, held-out
 evaluation, bookkeeping) and kind (matmul: a `dot` or a library-backed matmul fusion;
 slice/copy: dynamic slices, updates, copies, bitcasts; elementwise/other). Prints the
 table and the ten most expensive operations; writes the trace and the HLO text to DIR.
@@ -62,6 +62,8 @@ def main(argv=None) -> None:
     from _neurodyn_train import Programs
     from _roofline import step_flops
 
+    from neurodyn.train._members import devices_for
+
     out = args.out or pathlib.Path(tempfile.mkdtemp(prefix="neurodyn-profile-"))
     out.mkdir(parents=True, exist_ok=True)
     programs = Programs(64, 100, 1)
@@ -94,13 +96,8 @@ def main(argv=None) -> None:
     # The profiler keeps a bounded number of events, so a long trace may hold fewer
     # calls than were made: divide by the calls it holds (one execution per device each).
     executions = sum(1 for e in events if e.get("ph") == "X" and e.get("name", "").startswith("ThunkExecutor::Execute (wait"))
-    if args.members is not None:
-        from neurodyn.train._members import devices_for
-
-        calls = executions / len(devices_for(args.members, jax.devices()))
-    else:
-        calls = args.steps
-    calls = calls or args.steps
+    devices = 1 if args.members is None else len(devices_for(args.members, jax.devices()))
+    calls = executions / devices or args.steps
     if calls != args.steps:
         print(f"(the trace holds {calls:g} of the {args.steps} calls made)")
     by_class, by_op = collections.Counter(), collections.Counter()
